@@ -1,0 +1,1 @@
+//! Thin adapters over the core, one per target, each behind its feature.

@@ -1,0 +1,236 @@
+//! The document under construction: a JSON object addressed by dotted ECS paths, plus the
+//! field-level errors and tags that the mapping collected.
+//!
+//! Keys are kept in serde_json's default ordered map, so output key order is stable and
+//! golden files diff cleanly.
+
+use serde_json::{Map, Value};
+
+/// One output document being built by a mapping.
+#[derive(Debug, Default, Clone)]
+pub struct Doc {
+    fields: Map<String, Value>,
+    errors: Vec<String>,
+    tags: Vec<String>,
+    /// `event.original` for this document when it differs from the record's text (one
+    /// document of a fan-out keeps the JSON of its own item).
+    pub original: Option<String>,
+    /// The IOC key (same indicator → same key across polls), e.g. `misp:<event>:<attribute>`.
+    pub key: Option<String>,
+    /// Values the version fingerprint covers (identical re-fetch → same fingerprint).
+    pub fingerprint: Vec<Value>,
+}
+
+impl Doc {
+    /// An empty document.
+    pub fn new() -> Self {
+        Doc::default()
+    }
+
+    /// Sets `path` (dotted) to `v`, creating objects on the way. A non-object met on the
+    /// way is replaced by an object (the later, more specific field wins).
+    pub fn set(&mut self, path: &str, v: impl Into<Value>) {
+        let (parent, leaf) = split_last(path);
+        let obj = object_at(&mut self.fields, parent);
+        obj.insert(leaf.to_string(), v.into());
+    }
+
+    /// Sets `path` only when it holds nothing yet.
+    pub fn set_if_absent(&mut self, path: &str, v: impl Into<Value>) {
+        if self.get(path).is_none() {
+            self.set(path, v);
+        }
+    }
+
+    /// The value at `path`, if any.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        let mut cur = &self.fields;
+        let mut parts = path.split('.').peekable();
+        while let Some(p) = parts.next() {
+            let v = cur.get(p)?;
+            if parts.peek().is_none() {
+                return Some(v);
+            }
+            cur = v.as_object()?;
+        }
+        None
+    }
+
+    /// The string at `path`, if it is one.
+    pub fn get_str(&self, path: &str) -> Option<&str> {
+        self.get(path).and_then(Value::as_str)
+    }
+
+    /// Removes and returns the value at `path`.
+    pub fn remove(&mut self, path: &str) -> Option<Value> {
+        let (parent, leaf) = split_last(path);
+        let mut cur = &mut self.fields;
+        if let Some(parent) = parent {
+            for p in parent.split('.') {
+                cur = cur.get_mut(p)?.as_object_mut()?;
+            }
+        }
+        cur.remove(leaf)
+    }
+
+    /// Appends `v` to the array at `path` (making one, or wrapping a scalar found there).
+    pub fn push(&mut self, path: &str, v: impl Into<Value>) {
+        let (parent, leaf) = split_last(path);
+        let obj = object_at(&mut self.fields, parent);
+        let slot = obj.entry(leaf.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+        if !slot.is_array() {
+            let old = slot.take();
+            *slot = Value::Array(if old.is_null() { vec![] } else { vec![old] });
+        }
+        if let Value::Array(a) = slot {
+            a.push(v.into());
+        }
+    }
+
+    /// Appends `v` to the array at `path` unless an equal value is there already.
+    pub fn push_unique(&mut self, path: &str, v: impl Into<Value>) {
+        let v = v.into();
+        if let Some(Value::Array(a)) = self.get(path) {
+            if a.contains(&v) {
+                return;
+            }
+        }
+        self.push(path, v);
+    }
+
+    /// Records a field-level error: the document is kept and marked `pipeline_error`.
+    /// Say which field and which raw value, lowercase, no trailing period.
+    pub fn error(&mut self, msg: impl Into<String>) {
+        self.errors.push(msg.into());
+    }
+
+    /// Appends a tag (after the record's and the options' tags); duplicates are kept, as
+    /// Elastic appends them.
+    pub fn tag(&mut self, t: impl Into<String>) {
+        self.tags.push(t.into());
+    }
+
+    /// The errors recorded so far.
+    pub fn errors(&self) -> &[String] {
+        &self.errors
+    }
+
+    /// The mapping's tags.
+    pub fn tags(&self) -> &[String] {
+        &self.tags
+    }
+
+    /// Takes the built fields out.
+    pub fn into_parts(self) -> (Map<String, Value>, Vec<String>, Vec<String>) {
+        (self.fields, self.errors, self.tags)
+    }
+}
+
+fn split_last(path: &str) -> (Option<&str>, &str) {
+    match path.rsplit_once('.') {
+        Some((a, b)) => (Some(a), b),
+        None => (None, path),
+    }
+}
+
+fn object_at<'a>(root: &'a mut Map<String, Value>, path: Option<&str>) -> &'a mut Map<String, Value> {
+    let Some(path) = path else { return root };
+    let mut cur = root;
+    for p in path.split('.') {
+        let slot = cur.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        if !slot.is_object() {
+            *slot = Value::Object(Map::new());
+        }
+        cur = match slot {
+            Value::Object(m) => m,
+            _ => unreachable_object(),
+        };
+    }
+    cur
+}
+
+// `slot` was made an object just above; this path cannot be taken. Kept as a function so
+// the code has no `unreachable!()` panic in it.
+fn unreachable_object<'a>() -> &'a mut Map<String, Value> {
+    Box::leak(Box::new(Map::new()))
+}
+
+/// Removes every `null`, `""`, empty object and empty array, recursively, also inside
+/// arrays (Elastic's cleanup script). Depth is bounded by the input depth limit.
+pub fn remove_empty(map: &mut Map<String, Value>) {
+    map.retain(|_, v| {
+        clean_value(v);
+        !is_empty(v)
+    });
+}
+
+fn clean_value(v: &mut Value) {
+    match v {
+        Value::Object(m) => remove_empty(m),
+        Value::Array(a) => {
+            a.iter_mut().for_each(clean_value);
+            a.retain(|x| !is_empty(x));
+        }
+        _ => {}
+    }
+}
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_get_remove_by_path() {
+        let mut d = Doc::new();
+        d.set("threat.indicator.type", "url");
+        d.set("threat.indicator.url.domain", "x.test");
+        assert_eq!(d.get_str("threat.indicator.type"), Some("url"));
+        assert_eq!(d.get("threat.indicator.url"), Some(&json!({"domain": "x.test"})));
+        assert_eq!(d.remove("threat.indicator.type"), Some(json!("url")));
+        assert_eq!(d.get("threat.indicator.type"), None);
+        assert_eq!(d.remove("no.such.path"), None);
+        d.set_if_absent("threat.indicator.url.domain", "y.test");
+        assert_eq!(d.get_str("threat.indicator.url.domain"), Some("x.test"));
+    }
+
+    #[test]
+    fn set_through_a_scalar_replaces_it() {
+        let mut d = Doc::new();
+        d.set("a", 1);
+        d.set("a.b", 2);
+        assert_eq!(d.get("a"), Some(&json!({"b": 2})));
+    }
+
+    #[test]
+    fn push_and_push_unique() {
+        let mut d = Doc::new();
+        d.push_unique("related.ip", "1.2.3.4");
+        d.push_unique("related.ip", "1.2.3.4");
+        d.push("related.ip", "1.2.3.4");
+        assert_eq!(d.get("related.ip"), Some(&json!(["1.2.3.4", "1.2.3.4"])));
+        d.set("x", "scalar");
+        d.push("x", "more");
+        assert_eq!(d.get("x"), Some(&json!(["scalar", "more"])));
+    }
+
+    #[test]
+    fn cleanup_removes_every_empty_value() {
+        let mut m = json!({
+            "a": null, "b": "", "c": {}, "d": [], "e": {"f": {"g": null}},
+            "h": ["", null, {}, [], "x", {"i": ""}], "k": 0, "l": false
+        });
+        remove_empty(m.as_object_mut().unwrap());
+        assert_eq!(m, json!({"h": ["x"], "k": 0, "l": false}));
+    }
+}

@@ -1,0 +1,3 @@
+//! ECS helpers shared by the sources.
+
+pub mod url;

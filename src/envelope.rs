@@ -1,0 +1,310 @@
+//! Reading one record: limits, JSON, and the envelope that log shippers put around it.
+//!
+//! A record arrives either as the vendor's JSON itself, or wrapped the way Elastic's agent
+//! and log shippers wrap it: an object whose `message` (or `log`, `event.original`, the
+//! `raw_field` option; or `json` holding the parsed object) carries the vendor JSON, with
+//! `tags` and `_conf.*` settings beside it.
+
+use serde_json::{Map, Value};
+
+use crate::options::{Limits, Options};
+
+/// Envelope fields that hold the raw vendor text, in the order they are tried (after the
+/// `raw_field` option). `log` is Fluent Bit's `tail` default key.
+const TEXT_FIELDS: &[&str] = &["message", "log"];
+
+/// A record after the envelope is taken off.
+#[derive(Debug)]
+pub struct Record {
+    /// The vendor JSON.
+    pub body: Value,
+    /// The vendor JSON as text, for `event.original`.
+    pub original: String,
+    /// Tags from the options, then the envelope's `tags`, without repeats.
+    pub tags: Vec<String>,
+    /// `_conf.ioc_expiration_duration` (or `_conf.ioc_duration_before_deletion`) from the
+    /// envelope, which overrides the option.
+    pub conf_duration: Option<String>,
+}
+
+/// A record that cannot be read: the message for `error.message`, and the text to keep.
+#[derive(Debug)]
+pub struct Unreadable {
+    /// What is wrong, naming the limit or the position.
+    pub message: String,
+    /// The record text as received (invalid UTF-8 replaced by U+FFFD).
+    pub original: String,
+    /// Tags found in an envelope that could be read.
+    pub tags: Vec<String>,
+}
+
+/// Reads `raw` as one record.
+pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
+    let fail = |message: String, tags: Vec<String>| {
+        Box::new(Unreadable { message, original: String::from_utf8_lossy(raw).into_owned(), tags })
+    };
+    let text = std::str::from_utf8(raw).map_err(|e| {
+        fail(format!("record is not valid utf-8: invalid byte at offset {}", e.valid_up_to()), opts.tags.clone())
+    })?;
+    let value = parse_limited(text, &opts.limits, "record").map_err(|m| fail(m, opts.tags.clone()))?;
+    let Value::Object(mut outer) = value else {
+        return Ok(Record { body: value, original: text.to_string(), tags: opts.tags.clone(), conf_duration: None });
+    };
+    let mut tags = opts.tags.clone();
+    let envelope_field = find_envelope(&outer, opts);
+    if envelope_field.is_none() {
+        // Plain vendor JSON; a shipper may still have put `_conf` settings beside the data.
+        let conf_duration = take_conf(&mut outer);
+        return Ok(Record { body: Value::Object(outer), original: text.to_string(), tags, conf_duration });
+    }
+    if let Some(t) = outer.remove("tags") {
+        add_tags(&mut tags, t);
+    }
+    let conf_duration = take_conf(&mut outer);
+    match envelope_field {
+        Some(Envelope::Text(key)) => {
+            let inner = match take_text(&mut outer, &key) {
+                Some(s) => s,
+                None => String::new(),
+            };
+            match parse_limited(&inner, &opts.limits, &format!("`{key}`")) {
+                Ok(body) => Ok(Record { body, original: inner, tags, conf_duration }),
+                Err(m) => Err(Box::new(Unreadable { message: m, original: inner, tags })),
+            }
+        }
+        Some(Envelope::Parsed) => {
+            let body = outer.remove("json").unwrap_or(Value::Null);
+            // Elastic's inputs write `event.original` as compact JSON with sorted keys,
+            // which is serde_json's default map order.
+            let original = serde_json::to_string(&body).unwrap_or_default();
+            Ok(Record { body, original, tags, conf_duration })
+        }
+        None => Err(fail("record envelope could not be read".to_string(), tags)),
+    }
+}
+
+enum Envelope {
+    /// The vendor JSON is text in this field.
+    Text(String),
+    /// The vendor JSON is the object under `json`.
+    Parsed,
+}
+
+fn find_envelope(outer: &Map<String, Value>, opts: &Options) -> Option<Envelope> {
+    if let Some(f) = &opts.raw_field {
+        if lookup_text(outer, f).is_some() {
+            return Some(Envelope::Text(f.clone()));
+        }
+    }
+    for f in TEXT_FIELDS {
+        if outer.get(*f).is_some_and(Value::is_string) {
+            return Some(Envelope::Text((*f).to_string()));
+        }
+    }
+    if lookup_text(outer, "event.original").is_some() {
+        return Some(Envelope::Text("event.original".to_string()));
+    }
+    if outer.get("json").is_some_and(|v| v.is_object() || v.is_array()) {
+        return Some(Envelope::Parsed);
+    }
+    None
+}
+
+/// A string at a dotted key, either literally (`"event.original": …`) or nested.
+fn lookup_text<'a>(outer: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    if let Some(Value::String(s)) = outer.get(key) {
+        return Some(s);
+    }
+    let (head, rest) = key.split_once('.')?;
+    lookup_text(outer.get(head)?.as_object()?, rest)
+}
+
+fn take_text(outer: &mut Map<String, Value>, key: &str) -> Option<String> {
+    if let Some(Value::String(_)) = outer.get(key) {
+        return match outer.remove(key) {
+            Some(Value::String(s)) => Some(s),
+            _ => None,
+        };
+    }
+    let (head, rest) = key.split_once('.')?;
+    take_text(outer.get_mut(head)?.as_object_mut()?, rest)
+}
+
+fn add_tags(tags: &mut Vec<String>, v: Value) {
+    let mut add = |t: String| {
+        if !t.is_empty() && !tags.contains(&t) {
+            tags.push(t);
+        }
+    };
+    match v {
+        Value::Array(a) => a.into_iter().for_each(|t| match t {
+            Value::String(s) => add(s),
+            Value::Null => {}
+            other => add(other.to_string()),
+        }),
+        Value::String(s) => s.split(',').for_each(|t| add(t.trim().to_string())),
+        Value::Null => {}
+        other => add(other.to_string()),
+    }
+}
+
+/// Takes `_conf` (an object, or literal `_conf.x` keys as Fluent Bit's `modify` writes
+/// them) out of the record and returns the expiration duration found there.
+fn take_conf(outer: &mut Map<String, Value>) -> Option<String> {
+    const KEYS: [&str; 2] = ["ioc_expiration_duration", "ioc_duration_before_deletion"];
+    let mut found = None;
+    if let Some(Value::Object(conf)) = outer.remove("_conf") {
+        found = KEYS.iter().find_map(|k| conf.get(*k).and_then(Value::as_str).map(str::to_string));
+    }
+    for k in KEYS {
+        if let Some(v) = outer.remove(&format!("_conf.{k}")) {
+            if found.is_none() {
+                found = v.as_str().map(str::to_string);
+            }
+        }
+    }
+    found
+}
+
+/// Parses JSON text after checking size, nesting depth and string length without
+/// recursion, so hostile input cannot exhaust a small guest stack.
+pub fn parse_limited(text: &str, limits: &Limits, what: &str) -> Result<Value, String> {
+    if text.len() > limits.max_input_bytes {
+        return Err(format!(
+            "{what} is {} bytes, over the limit max_input_bytes = {}; raise limits.max_input_bytes to accept it",
+            text.len(),
+            limits.max_input_bytes
+        ));
+    }
+    check_shape(text.as_bytes(), limits).map_err(|m| format!("{what} {m}"))?;
+    serde_json::from_str(text).map_err(|e| {
+        let snippet: String = text.chars().take(64).collect();
+        format!("cannot parse {what} as json: {e}: `{snippet}`")
+    })
+}
+
+fn check_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
+    let mut depth = 0usize;
+    let mut in_str = false;
+    let mut escaped = false;
+    let mut str_start = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        if in_str {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_str = false;
+                if i - str_start > limits.max_string_bytes {
+                    return Err(format!(
+                        "holds a string of {} bytes at offset {str_start}, over the limit max_string_bytes = {}; raise limits.max_string_bytes to accept it",
+                        i - str_start,
+                        limits.max_string_bytes
+                    ));
+                }
+            }
+            continue;
+        }
+        match c {
+            b'"' => {
+                in_str = true;
+                str_start = i + 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limits.max_depth {
+                    return Err(format!(
+                        "nests deeper than the limit max_depth = {} at offset {i}; raise limits.max_depth to accept it",
+                        limits.max_depth
+                    ));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    fn opts() -> Options {
+        Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
+    }
+
+    #[test]
+    fn plain_vendor_json() {
+        let r = read(br#"{"a":1,"_conf":{"ioc_expiration_duration":"5d"}}"#, &opts()).unwrap();
+        assert_eq!(r.body, json!({"a": 1}));
+        assert_eq!(r.conf_duration.as_deref(), Some("5d"));
+        assert!(r.tags.is_empty());
+    }
+
+    #[test]
+    fn message_envelope_with_tags_and_conf() {
+        let raw = br#"{"message":"{\"b\":2}","tags":["x","preserve_original_event","x"],"_conf":{"ioc_duration_before_deletion":"85d"}}"#;
+        let mut o = opts();
+        o.tags = vec!["forwarded".into()];
+        let r = read(raw, &o).unwrap();
+        assert_eq!(r.body, json!({"b": 2}));
+        assert_eq!(r.original, r#"{"b":2}"#);
+        assert_eq!(r.tags, vec!["forwarded", "x", "preserve_original_event"]);
+        assert_eq!(r.conf_duration.as_deref(), Some("85d"));
+    }
+
+    #[test]
+    fn other_envelopes() {
+        let r = read(br#"{"json":{"z":1,"a":2}}"#, &opts()).unwrap();
+        assert_eq!(r.original, r#"{"a":2,"z":1}"#);
+        let r = read(br#"{"event":{"original":"[1]"}}"#, &opts()).unwrap();
+        assert_eq!(r.body, json!([1]));
+        let r = read(br#"{"log":"{}","_conf.ioc_expiration_duration":"1h","tags":"a, b"}"#, &opts()).unwrap();
+        assert_eq!(r.conf_duration.as_deref(), Some("1h"));
+        assert_eq!(r.tags, vec!["a", "b"]);
+        let mut o = opts();
+        o.raw_field = Some("payload.text".into());
+        let r = read(br#"{"payload":{"text":"{\"q\":1}"}}"#, &o).unwrap();
+        assert_eq!(r.body, json!({"q": 1}));
+    }
+
+    #[test]
+    fn unreadable_records_keep_their_text() {
+        let e = read(b"{\"a\":", &opts()).unwrap_err();
+        assert!(e.message.starts_with("cannot parse record as json"), "{}", e.message);
+        assert_eq!(e.original, "{\"a\":");
+        let e = read(br#"{"message":"{nope","tags":["t"]}"#, &opts()).unwrap_err();
+        assert_eq!(e.original, "{nope");
+        assert_eq!(e.tags, vec!["t"]);
+        let e = read(b"{\"a\":\"\xff\"}", &opts()).unwrap_err();
+        assert!(e.message.contains("utf-8"), "{}", e.message);
+        assert!(e.original.contains('\u{fffd}'));
+    }
+
+    #[test]
+    fn limits_name_themselves() {
+        let mut o = opts();
+        o.limits.max_depth = 3;
+        let e = read(b"[[[[1]]]]", &o).unwrap_err();
+        assert!(e.message.contains("max_depth = 3"), "{}", e.message);
+        // brackets inside strings do not count
+        assert!(read(br#"["[[[[[["]"#, &o).is_ok());
+        o.limits.max_string_bytes = 4;
+        let e = read(br#"["abcdef"]"#, &o).unwrap_err();
+        assert!(e.message.contains("max_string_bytes = 4"), "{}", e.message);
+        o.limits.max_input_bytes = 2;
+        let e = read(b"[1, 2]", &o).unwrap_err();
+        assert!(e.message.contains("max_input_bytes = 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_before_parsing() {
+        let deep = "[".repeat(100_000);
+        let e = read(deep.as_bytes(), &opts()).unwrap_err();
+        assert!(e.message.contains("max_depth"), "{}", e.message);
+    }
+}

@@ -1,0 +1,4 @@
+//! Anomali ThreatStream.
+
+pub mod intelligence;
+pub mod threatstream;

@@ -1,0 +1,4 @@
+//! MISP.
+
+pub mod attribute;
+pub mod event;

@@ -1,0 +1,4 @@
+//! One module per vendor; one file per data set.
+
+pub mod anomali;
+pub mod misp;
