@@ -26,7 +26,11 @@ pub fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Some(d.with_timezone(&Utc));
     }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%.f%#z"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+        "%Y-%m-%dT%H:%M:%S%.f%#z",
+    ] {
         if let Ok(d) = DateTime::parse_from_str(t, fmt) {
             return Some(d.with_timezone(&Utc));
         }
@@ -36,10 +40,10 @@ pub fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
             return Some(Utc.from_utc_datetime(&n));
         }
     }
-    if t.len() == 10 {
-        if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-            return d.and_hms_opt(0, 0, 0).map(|n| Utc.from_utc_datetime(&n));
-        }
+    if t.len() == 10
+        && let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d")
+    {
+        return d.and_hms_opt(0, 0, 0).map(|n| Utc.from_utc_datetime(&n));
     }
     None
 }
@@ -117,8 +121,17 @@ mod tests {
 
     #[test]
     fn es_fraction_form() {
-        assert_eq!(fmt_es(at("2026-05-29T11:12:01.589560980Z")), "2026-05-29T11:12:01.58956098Z");
-        assert_eq!(fmt_es(at("2020-03-17T02:13:59.830Z")), "2020-03-17T02:13:59.830Z");
-        assert_eq!(fmt_es(at("2020-03-17T02:13:59Z")), "2020-03-17T02:13:59.000Z");
+        assert_eq!(
+            fmt_es(at("2026-05-29T11:12:01.589560980Z")),
+            "2026-05-29T11:12:01.58956098Z"
+        );
+        assert_eq!(
+            fmt_es(at("2020-03-17T02:13:59.830Z")),
+            "2020-03-17T02:13:59.830Z"
+        );
+        assert_eq!(
+            fmt_es(at("2020-03-17T02:13:59Z")),
+            "2020-03-17T02:13:59.000Z"
+        );
     }
 }

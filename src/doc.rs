@@ -77,7 +77,9 @@ impl Doc {
     pub fn push(&mut self, path: &str, v: impl Into<Value>) {
         let (parent, leaf) = split_last(path);
         let obj = object_at(&mut self.fields, parent);
-        let slot = obj.entry(leaf.to_string()).or_insert_with(|| Value::Array(Vec::new()));
+        let slot = obj
+            .entry(leaf.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()));
         if !slot.is_array() {
             let old = slot.take();
             *slot = Value::Array(if old.is_null() { vec![] } else { vec![old] });
@@ -90,10 +92,10 @@ impl Doc {
     /// Appends `v` to the array at `path` unless an equal value is there already.
     pub fn push_unique(&mut self, path: &str, v: impl Into<Value>) {
         let v = v.into();
-        if let Some(Value::Array(a)) = self.get(path) {
-            if a.contains(&v) {
-                return;
-            }
+        if let Some(Value::Array(a)) = self.get(path)
+            && a.contains(&v)
+        {
+            return;
         }
         self.push(path, v);
     }
@@ -133,11 +135,16 @@ fn split_last(path: &str) -> (Option<&str>, &str) {
     }
 }
 
-fn object_at<'a>(root: &'a mut Map<String, Value>, path: Option<&str>) -> &'a mut Map<String, Value> {
+fn object_at<'a>(
+    root: &'a mut Map<String, Value>,
+    path: Option<&str>,
+) -> &'a mut Map<String, Value> {
     let Some(path) = path else { return root };
     let mut cur = root;
     for p in path.split('.') {
-        let slot = cur.entry(p.to_string()).or_insert_with(|| Value::Object(Map::new()));
+        let slot = cur
+            .entry(p.to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
         if !slot.is_object() {
             *slot = Value::Object(Map::new());
         }
@@ -196,7 +203,10 @@ mod tests {
         d.set("threat.indicator.type", "url");
         d.set("threat.indicator.url.domain", "x.test");
         assert_eq!(d.get_str("threat.indicator.type"), Some("url"));
-        assert_eq!(d.get("threat.indicator.url"), Some(&json!({"domain": "x.test"})));
+        assert_eq!(
+            d.get("threat.indicator.url"),
+            Some(&json!({"domain": "x.test"}))
+        );
         assert_eq!(d.remove("threat.indicator.type"), Some(json!("url")));
         assert_eq!(d.get("threat.indicator.type"), None);
         assert_eq!(d.remove("no.such.path"), None);

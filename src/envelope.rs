@@ -41,21 +41,42 @@ pub struct Unreadable {
 /// Reads `raw` as one record.
 pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
     let fail = |message: String, tags: Vec<String>| {
-        Box::new(Unreadable { message, original: String::from_utf8_lossy(raw).into_owned(), tags })
+        Box::new(Unreadable {
+            message,
+            original: String::from_utf8_lossy(raw).into_owned(),
+            tags,
+        })
     };
     let text = std::str::from_utf8(raw).map_err(|e| {
-        fail(format!("record is not valid utf-8: invalid byte at offset {}", e.valid_up_to()), opts.tags.clone())
+        fail(
+            format!(
+                "record is not valid utf-8: invalid byte at offset {}",
+                e.valid_up_to()
+            ),
+            opts.tags.clone(),
+        )
     })?;
-    let value = parse_limited(text, &opts.limits, "record").map_err(|m| fail(m, opts.tags.clone()))?;
+    let value =
+        parse_limited(text, &opts.limits, "record").map_err(|m| fail(m, opts.tags.clone()))?;
     let Value::Object(mut outer) = value else {
-        return Ok(Record { body: value, original: text.to_string(), tags: opts.tags.clone(), conf_duration: None });
+        return Ok(Record {
+            body: value,
+            original: text.to_string(),
+            tags: opts.tags.clone(),
+            conf_duration: None,
+        });
     };
     let mut tags = opts.tags.clone();
     let envelope_field = find_envelope(&outer, opts);
     if envelope_field.is_none() {
         // Plain vendor JSON; a shipper may still have put `_conf` settings beside the data.
         let conf_duration = take_conf(&mut outer);
-        return Ok(Record { body: Value::Object(outer), original: text.to_string(), tags, conf_duration });
+        return Ok(Record {
+            body: Value::Object(outer),
+            original: text.to_string(),
+            tags,
+            conf_duration,
+        });
     }
     if let Some(t) = outer.remove("tags") {
         add_tags(&mut tags, t);
@@ -63,13 +84,19 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
     let conf_duration = take_conf(&mut outer);
     match envelope_field {
         Some(Envelope::Text(key)) => {
-            let inner = match take_text(&mut outer, &key) {
-                Some(s) => s,
-                None => String::new(),
-            };
+            let inner = take_text(&mut outer, &key).unwrap_or_default();
             match parse_limited(&inner, &opts.limits, &format!("`{key}`")) {
-                Ok(body) => Ok(Record { body, original: inner, tags, conf_duration }),
-                Err(m) => Err(Box::new(Unreadable { message: m, original: inner, tags })),
+                Ok(body) => Ok(Record {
+                    body,
+                    original: inner,
+                    tags,
+                    conf_duration,
+                }),
+                Err(m) => Err(Box::new(Unreadable {
+                    message: m,
+                    original: inner,
+                    tags,
+                })),
             }
         }
         Some(Envelope::Parsed) => {
@@ -77,7 +104,12 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
             // Elastic's inputs write `event.original` as compact JSON with sorted keys,
             // which is serde_json's default map order.
             let original = serde_json::to_string(&body).unwrap_or_default();
-            Ok(Record { body, original, tags, conf_duration })
+            Ok(Record {
+                body,
+                original,
+                tags,
+                conf_duration,
+            })
         }
         None => Err(fail("record envelope could not be read".to_string(), tags)),
     }
@@ -91,10 +123,10 @@ enum Envelope {
 }
 
 fn find_envelope(outer: &Map<String, Value>, opts: &Options) -> Option<Envelope> {
-    if let Some(f) = &opts.raw_field {
-        if lookup_text(outer, f).is_some() {
-            return Some(Envelope::Text(f.clone()));
-        }
+    if let Some(f) = &opts.raw_field
+        && lookup_text(outer, f).is_some()
+    {
+        return Some(Envelope::Text(f.clone()));
     }
     for f in TEXT_FIELDS {
         if outer.get(*f).is_some_and(Value::is_string) {
@@ -104,7 +136,10 @@ fn find_envelope(outer: &Map<String, Value>, opts: &Options) -> Option<Envelope>
     if lookup_text(outer, "event.original").is_some() {
         return Some(Envelope::Text("event.original".to_string()));
     }
-    if outer.get("json").is_some_and(|v| v.is_object() || v.is_array()) {
+    if outer
+        .get("json")
+        .is_some_and(|v| v.is_object() || v.is_array())
+    {
         return Some(Envelope::Parsed);
     }
     None
@@ -154,13 +189,15 @@ fn take_conf(outer: &mut Map<String, Value>) -> Option<String> {
     const KEYS: [&str; 2] = ["ioc_expiration_duration", "ioc_duration_before_deletion"];
     let mut found = None;
     if let Some(Value::Object(conf)) = outer.remove("_conf") {
-        found = KEYS.iter().find_map(|k| conf.get(*k).and_then(Value::as_str).map(str::to_string));
+        found = KEYS
+            .iter()
+            .find_map(|k| conf.get(*k).and_then(Value::as_str).map(str::to_string));
     }
     for k in KEYS {
-        if let Some(v) = outer.remove(&format!("_conf.{k}")) {
-            if found.is_none() {
-                found = v.as_str().map(str::to_string);
-            }
+        if let Some(v) = outer.remove(&format!("_conf.{k}"))
+            && found.is_none()
+        {
+            found = v.as_str().map(str::to_string);
         }
     }
     found
@@ -239,7 +276,11 @@ mod tests {
 
     #[test]
     fn plain_vendor_json() {
-        let r = read(br#"{"a":1,"_conf":{"ioc_expiration_duration":"5d"}}"#, &opts()).unwrap();
+        let r = read(
+            br#"{"a":1,"_conf":{"ioc_expiration_duration":"5d"}}"#,
+            &opts(),
+        )
+        .unwrap();
         assert_eq!(r.body, json!({"a": 1}));
         assert_eq!(r.conf_duration.as_deref(), Some("5d"));
         assert!(r.tags.is_empty());
@@ -263,7 +304,11 @@ mod tests {
         assert_eq!(r.original, r#"{"a":2,"z":1}"#);
         let r = read(br#"{"event":{"original":"[1]"}}"#, &opts()).unwrap();
         assert_eq!(r.body, json!([1]));
-        let r = read(br#"{"log":"{}","_conf.ioc_expiration_duration":"1h","tags":"a, b"}"#, &opts()).unwrap();
+        let r = read(
+            br#"{"log":"{}","_conf.ioc_expiration_duration":"1h","tags":"a, b"}"#,
+            &opts(),
+        )
+        .unwrap();
         assert_eq!(r.conf_duration.as_deref(), Some("1h"));
         assert_eq!(r.tags, vec!["a", "b"]);
         let mut o = opts();
@@ -275,7 +320,11 @@ mod tests {
     #[test]
     fn unreadable_records_keep_their_text() {
         let e = read(b"{\"a\":", &opts()).unwrap_err();
-        assert!(e.message.starts_with("cannot parse record as json"), "{}", e.message);
+        assert!(
+            e.message.starts_with("cannot parse record as json"),
+            "{}",
+            e.message
+        );
         assert_eq!(e.original, "{\"a\":");
         let e = read(br#"{"message":"{nope","tags":["t"]}"#, &opts()).unwrap_err();
         assert_eq!(e.original, "{nope");

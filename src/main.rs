@@ -1,1 +1,242 @@
-fn main(){}
+//! `ti-ecs`: the command line over the library.
+
+use std::io::{BufWriter, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ti_ecs::{Dataset, Options, SeverityScale};
+
+/// Threat-intelligence records (Anomali ThreatStream, MISP) to ECS documents with IOC
+/// expiration fields.
+#[derive(Parser)]
+#[command(name = "ti-ecs", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Transform records into ECS documents: NDJSON (or one whole JSON document) in, NDJSON out.
+    ///
+    /// Each input line is one record; when the whole input is a single JSON document (for
+    /// example a pretty-printed MISP response) it is one record. A record that cannot be read
+    /// or mapped becomes an error document (`event.kind: pipeline_error`) that keeps it in
+    /// `event.original`; nothing is dropped silently.
+    Transform(TransformArgs),
+    /// List the data sets and the input each accepts.
+    Datasets,
+}
+
+#[derive(clap::Args)]
+struct TransformArgs {
+    /// Data set of the input: ti_anomali.threatstream, ti_anomali.intelligence,
+    /// ti_misp.threat or ti_misp.threat_attributes.
+    #[arg(long, short = 'd', value_parser = parse_dataset)]
+    dataset: Dataset,
+    /// Time of ingest (RFC 3339): `event.ingested` and the "now" of every expiration rule.
+    /// Default: the current time. Give it for reproducible output.
+    #[arg(long, value_parser = parse_now)]
+    now: Option<chrono::DateTime<chrono::Utc>>,
+    /// Lifetime of an IOC without a vendor expiry: <integer><unit>, unit d, h, m, s or w.
+    /// A record's own `_conf.ioc_expiration_duration` overrides it.
+    #[arg(long, default_value = ti_ecs::options::DEFAULT_IOC_EXPIRATION_DURATION, value_parser = parse_duration)]
+    ioc_expiration_duration: String,
+    /// Keep each raw record in `event.original` and tag it `preserve_original_event`.
+    #[arg(long)]
+    preserve_original: bool,
+    /// Add a tag to every document (repeatable); it comes before the record's own tags.
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Numeric scale of ThreatStream's `event.severity`: `fixture` (3/5/7/9, as Elastic's
+    /// pipeline tests) or `detection` (21/47/73/99, as Elastic's released pipelines).
+    #[arg(long, default_value = "fixture", value_parser = parse_scale)]
+    severity_scale: SeverityScale,
+    /// Add `labels.ioc_key` (same indicator, same key across polls) and
+    /// `labels.ioc_fingerprint` (same content, same value) to every document.
+    #[arg(long)]
+    identity: bool,
+    /// Envelope field holding the raw record text (dotted path), tried before `message`.
+    #[arg(long, value_name = "FIELD")]
+    raw_field: Option<String>,
+    /// Largest record accepted, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ti_ecs::Limits::default().max_input_bytes)]
+    max_input_bytes: usize,
+    /// Deepest JSON nesting accepted.
+    #[arg(long, value_name = "LEVELS", default_value_t = ti_ecs::Limits::default().max_depth)]
+    max_depth: usize,
+    /// Most documents one record may produce.
+    #[arg(long, value_name = "N", default_value_t = ti_ecs::Limits::default().max_documents)]
+    max_documents: usize,
+    /// Longest string accepted in a record, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ti_ecs::Limits::default().max_string_bytes)]
+    max_string_bytes: usize,
+    /// Input file; `-` or nothing reads standard input.
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+}
+
+fn parse_dataset(s: &str) -> Result<Dataset, String> {
+    s.parse()
+}
+
+fn parse_now(s: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    ti_ecs::options::parse_now(s)
+}
+
+fn parse_duration(s: &str) -> Result<String, String> {
+    ti_ecs::expiration::parse_duration(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn parse_scale(s: &str) -> Result<SeverityScale, String> {
+    match s {
+        "fixture" => Ok(SeverityScale::Fixture),
+        "detection" => Ok(SeverityScale::Detection),
+        _ => Err(format!(
+            "unknown severity scale `{s}`: expected fixture or detection"
+        )),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Transform(args) => transform(args),
+        Command::Datasets => {
+            for d in ti_ecs::DATASETS {
+                println!("{:28} {}", d.id, d.wit_name);
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("ti-ecs: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn transform(args: TransformArgs) -> Result<(), String> {
+    let mut opts = Options::new(args.now.unwrap_or_else(chrono::Utc::now));
+    opts.ioc_expiration_duration = args.ioc_expiration_duration;
+    opts.preserve_original_event = args.preserve_original;
+    opts.tags = args.tags;
+    opts.severity_scale = args.severity_scale;
+    opts.identity = args.identity;
+    opts.raw_field = args.raw_field;
+    opts.limits.max_input_bytes = args.max_input_bytes;
+    opts.limits.max_depth = args.max_depth;
+    opts.limits.max_documents = args.max_documents;
+    opts.limits.max_string_bytes = args.max_string_bytes;
+
+    let input = read_input(args.input.as_deref())?;
+    let records = split_records(&input);
+    let progress = progress_bar(input.len(), records.len());
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let (mut docs, mut errors) = (0u64, 0u64);
+    for (i, rec) in records.iter().enumerate() {
+        for d in ti_ecs::transform(args.dataset, rec, &opts) {
+            docs += 1;
+            if d.get("event")
+                .and_then(|e| e.get("kind"))
+                .is_some_and(|k| k == "pipeline_error")
+            {
+                errors += 1;
+            }
+            let line = ti_ecs::to_json(&d);
+            out.write_all(line.as_bytes())
+                .and_then(|_| out.write_all(b"\n"))
+                .map_err(|e| format!("cannot write output: {e}"))?;
+        }
+        if let Some(p) = &progress {
+            p.set_position(i as u64 + 1);
+        }
+    }
+    out.flush()
+        .map_err(|e| format!("cannot write output: {e}"))?;
+    if let Some(p) = progress {
+        p.finish_and_clear();
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!(
+            "ti-ecs: {} records, {docs} documents, {errors} error documents",
+            records.len()
+        );
+    }
+    Ok(())
+}
+
+fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
+    match path {
+        None => read_stdin(),
+        Some(p) if p.as_os_str() == "-" => read_stdin(),
+        Some(p) => std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display())),
+    }
+}
+
+fn read_stdin() -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("cannot read standard input: {e}"))?;
+    Ok(buf)
+}
+
+/// One record when the whole input is a single JSON document; otherwise one per
+/// non-blank line (NDJSON), malformed lines included, so each yields an error document.
+fn split_records(input: &[u8]) -> Vec<&[u8]> {
+    let trimmed = input.trim_ascii();
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
+        return vec![trimmed];
+    }
+    input
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !l.trim_ascii().is_empty())
+        .collect()
+}
+
+/// A progress bar on standard error, for inputs big enough to wait for, when it is a terminal.
+fn progress_bar(bytes: usize, records: usize) -> Option<indicatif::ProgressBar> {
+    if bytes < 8 << 20 || records < 2 || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(records as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} {pos}/{len} records [{bar:40}] {per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_document_or_lines() {
+        assert_eq!(
+            split_records(b"{\n \"a\": 1\n}\n"),
+            vec![&b"{\n \"a\": 1\n}"[..]]
+        );
+        assert_eq!(
+            split_records(b"{\"a\":1}\n\n{\"b\":2}\r\n"),
+            vec![&b"{\"a\":1}"[..], b"{\"b\":2}"]
+        );
+        assert_eq!(
+            split_records(b"{\"a\":1}\n{oops\n"),
+            vec![&b"{\"a\":1}"[..], b"{oops"]
+        );
+        assert!(split_records(b"  \n").is_empty());
+    }
+}

@@ -1,0 +1,58 @@
+//! The golden corpus through the native core: one named test per case, a diff on failure.
+//! `TI_ECS_BLESS=1 cargo test --test golden` rewrites the expected files; review them
+//! against Elastic's expected output before committing.
+
+mod support;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use support::corpus::{self, Case};
+use ti_ecs::{Dataset, Options};
+
+fn run(case: &Case) -> Result<(), Failed> {
+    let dataset: Dataset = case.dataset.parse().map_err(|e: String| Failed::from(e))?;
+    let opts = Options::from_json(&case.options_json).map_err(|e| format!("{}: {e}", case.name))?;
+    let docs = ti_ecs::transform_to_json(dataset, &case.input, &opts);
+    // determinism: a second run gives the same bytes
+    if docs != ti_ecs::transform_to_json(dataset, &case.input, &opts) {
+        return Err("two runs over the same input differ".into());
+    }
+    let actual = corpus::render(&docs);
+    if corpus::blessing() {
+        std::fs::write(&case.expected_path, &actual).map_err(|e| e.to_string())?;
+        return Ok(());
+    }
+    let expected = case.expected();
+    if expected.is_empty() {
+        return Err(format!(
+            "no expected file {}; run with {}=1 and review it",
+            case.expected_path.display(),
+            corpus::BLESS_VAR
+        )
+        .into());
+    }
+    if expected != actual {
+        return Err(corpus::diff(&expected, &actual).into());
+    }
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let cases = corpus::load(&corpus::golden_dir());
+    if cases.is_empty() {
+        let dir = corpus::golden_dir();
+        let t = Trial::test("native::corpus_is_not_empty", move || {
+            Err(format!("no golden cases under {}", dir.display()).into())
+        });
+        libtest_mimic::run(&args, vec![t]).exit();
+    }
+    let trials = cases
+        .into_iter()
+        .map(|c| {
+            Trial::test(format!("native::{}::{}", c.dataset, c.name), move || {
+                run(&c)
+            })
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}
