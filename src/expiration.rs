@@ -25,7 +25,10 @@ impl std::fmt::Display for DurationError {
                 write!(f, "`{v}` does not end in one of the units d, h, m, s, w")
             }
             DurationError::BadNumber(v) => {
-                write!(f, "`{v}` does not start with a whole number of units in range")
+                write!(
+                    f,
+                    "`{v}` does not start with a whole number of units in range"
+                )
             }
         }
     }
@@ -86,17 +89,35 @@ mod tests {
 
     #[test]
     fn bad_units_and_numbers() {
-        assert!(matches!(parse_duration("10y"), Err(DurationError::BadUnit(_))));
+        assert!(matches!(
+            parse_duration("10y"),
+            Err(DurationError::BadUnit(_))
+        ));
         assert!(matches!(parse_duration(""), Err(DurationError::BadUnit(_))));
-        assert!(matches!(parse_duration("10é"), Err(DurationError::BadUnit(_))));
-        assert!(matches!(parse_duration("d"), Err(DurationError::BadNumber(_))));
-        assert!(matches!(parse_duration("-1d"), Err(DurationError::BadNumber(_))));
-        assert!(matches!(parse_duration("1.5d"), Err(DurationError::BadNumber(_))));
+        assert!(matches!(
+            parse_duration("10é"),
+            Err(DurationError::BadUnit(_))
+        ));
+        assert!(matches!(
+            parse_duration("d"),
+            Err(DurationError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("-1d"),
+            Err(DurationError::BadNumber(_))
+        ));
+        assert!(matches!(
+            parse_duration("1.5d"),
+            Err(DurationError::BadNumber(_))
+        ));
         assert!(matches!(
             parse_duration("99999999999999999999d"),
             Err(DurationError::BadNumber(_))
         ));
-        assert!(matches!(parse_duration("9999999999999w"), Err(DurationError::BadNumber(_))));
+        assert!(matches!(
+            parse_duration("9999999999999w"),
+            Err(DurationError::BadNumber(_))
+        ));
     }
 
     #[test]

@@ -161,7 +161,12 @@ pub fn transform(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<Document> 
         Some(d) => (d.as_str(), true),
         None => (opts.ioc_expiration_duration.as_str(), false),
     };
-    let ctx = Ctx { opts, duration, duration_from_conf: from_conf, original: &rec.original };
+    let ctx = Ctx {
+        opts,
+        duration,
+        duration_from_conf: from_conf,
+        original: &rec.original,
+    };
     let mut docs = Vec::new();
     (info.map)(rec.body, &ctx, &mut docs);
     if docs.len() > opts.limits.max_documents {
@@ -173,7 +178,9 @@ pub fn transform(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<Document> 
         ));
         return vec![finish(info, d, &rec.original, &rec.tags, opts)];
     }
-    docs.into_iter().map(|d| finish(info, d, &rec.original, &rec.tags, opts)).collect()
+    docs.into_iter()
+        .map(|d| finish(info, d, &rec.original, &rec.tags, opts))
+        .collect()
 }
 
 /// [`transform`], each document serialised as one line of JSON.
@@ -189,7 +196,13 @@ pub fn to_json(doc: &Document) -> String {
 
 /// Adds what every document carries and turns the collected errors into Elastic's
 /// `pipeline_error` shape.
-fn finish(info: &DatasetInfo, doc: Doc, original: &str, rec_tags: &[String], opts: &Options) -> Document {
+fn finish(
+    info: &DatasetInfo,
+    doc: Doc,
+    original: &str,
+    rec_tags: &[String],
+    opts: &Options,
+) -> Document {
     let own_original = doc.original.clone();
     let key = doc.key.clone();
     let fp_values = doc.fingerprint.clone();
@@ -228,7 +241,8 @@ fn finish(info: &DatasetInfo, doc: Doc, original: &str, rec_tags: &[String], opt
     }
     let mut tags: Vec<Value> = rec_tags.iter().map(|t| Value::from(t.as_str())).collect();
     tags.extend(doc_tags.into_iter().map(Value::from));
-    let preserve = opts.preserve_original_event || rec_tags.iter().any(|t| t == "preserve_original_event");
+    let preserve =
+        opts.preserve_original_event || rec_tags.iter().any(|t| t == "preserve_original_event");
     if preserve && !tags.iter().any(|t| t == "preserve_original_event") {
         tags.insert(0, Value::from("preserve_original_event"));
     }
@@ -238,7 +252,10 @@ fn finish(info: &DatasetInfo, doc: Doc, original: &str, rec_tags: &[String], opt
     }
     if !errors.is_empty() {
         d.set("event.kind", "pipeline_error");
-        d.set("error.message", errors.into_iter().map(Value::from).collect::<Vec<_>>());
+        d.set(
+            "error.message",
+            errors.into_iter().map(Value::from).collect::<Vec<_>>(),
+        );
         d.push_unique("tags", "preserve_original_event");
     }
     let (mut out, _, _) = d.into_parts();
@@ -277,7 +294,12 @@ mod tests {
             assert_eq!(d["event"]["original"], "{not json");
             assert_eq!(d["event"]["dataset"], ds.id());
             assert_eq!(d["tags"], serde_json::json!(["preserve_original_event"]));
-            assert!(d["error"]["message"][0].as_str().unwrap().contains("cannot parse record as json"));
+            assert!(
+                d["error"]["message"][0]
+                    .as_str()
+                    .unwrap()
+                    .contains("cannot parse record as json")
+            );
         }
     }
 
@@ -285,7 +307,10 @@ mod tests {
     fn output_is_deterministic() {
         let raw = br#"{"message":"{\"a\":1}","tags":["t"]}"#;
         for ds in Dataset::all() {
-            assert_eq!(transform_to_json(ds, raw, &opts()), transform_to_json(ds, raw, &opts()));
+            assert_eq!(
+                transform_to_json(ds, raw, &opts()),
+                transform_to_json(ds, raw, &opts())
+            );
         }
     }
 }

@@ -89,7 +89,8 @@ impl Options {
     /// Options from their JSON form (the component, JS module and sidecar take this form).
     /// Unknown keys are an error, so a misspelt option never passes silently.
     pub fn from_json(text: &str) -> Result<Options, String> {
-        let spec: OptionsSpec = serde_json::from_str(text).map_err(|e| format!("invalid options: {e}"))?;
+        let spec: OptionsSpec =
+            serde_json::from_str(text).map_err(|e| format!("invalid options: {e}"))?;
         spec.into_options()
     }
 }
@@ -175,9 +176,13 @@ mod tests {
     fn options_errors_name_the_option_and_value() {
         let e = Options::from_json(r#"{"now":"yesterday"}"#).unwrap_err();
         assert!(e.contains("`now`") && e.contains("yesterday"), "{e}");
-        let e = Options::from_json(r#"{"now":"2026-01-01T00:00:00Z","ioc_expiration_duration":"x"}"#)
-            .unwrap_err();
-        assert!(e.contains("ioc_expiration_duration") && e.contains('x'), "{e}");
+        let e =
+            Options::from_json(r#"{"now":"2026-01-01T00:00:00Z","ioc_expiration_duration":"x"}"#)
+                .unwrap_err();
+        assert!(
+            e.contains("ioc_expiration_duration") && e.contains('x'),
+            "{e}"
+        );
         let e = Options::from_json(r#"{"now":"2026-01-01T00:00:00Z","colour":1}"#).unwrap_err();
         assert!(e.contains("colour"), "{e}");
     }
