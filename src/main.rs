@@ -72,9 +72,9 @@ struct TransformArgs {
     /// Longest string accepted in a record, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = ti_ecs::Limits::default().max_string_bytes)]
     max_string_bytes: usize,
-    /// Input file; `-` or nothing reads standard input.
+    /// Input files, read in order; `-` or nothing reads standard input.
     #[arg(value_name = "FILE")]
-    input: Option<PathBuf>,
+    inputs: Vec<PathBuf>,
 }
 
 fn parse_dataset(s: &str) -> Result<Dataset, String> {
@@ -134,9 +134,17 @@ fn transform(args: TransformArgs) -> Result<(), String> {
     opts.limits.max_documents = args.max_documents;
     opts.limits.max_string_bytes = args.max_string_bytes;
 
-    let input = read_input(args.input.as_deref())?;
-    let records = split_records(&input);
-    let progress = progress_bar(input.len(), records.len());
+    let inputs = if args.inputs.is_empty() {
+        vec![read_stdin()?]
+    } else {
+        args.inputs
+            .iter()
+            .map(|p| read_input(p))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let records: Vec<&[u8]> = inputs.iter().flat_map(|i| split_records(i)).collect();
+    let total_bytes = inputs.iter().map(Vec::len).sum();
+    let progress = progress_bar(total_bytes, records.len());
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let (mut docs, mut errors) = (0u64, 0u64);
@@ -172,12 +180,11 @@ fn transform(args: TransformArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
-    match path {
-        None => read_stdin(),
-        Some(p) if p.as_os_str() == "-" => read_stdin(),
-        Some(p) => std::fs::read(p).map_err(|e| format!("cannot read `{}`: {e}", p.display())),
+fn read_input(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    if path.as_os_str() == "-" {
+        return read_stdin();
     }
+    std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
 }
 
 fn read_stdin() -> Result<Vec<u8>, String> {

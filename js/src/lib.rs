@@ -1,0 +1,1 @@
+//! Builds the JS module and runs its Node tests (see tests/).
