@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use crate::options::{Limits, Options};
 
 /// Envelope fields that hold the raw vendor text, in the order they are tried (after the
-/// `raw_field` option). `log` is Fluent Bit's `tail` default key.
-const TEXT_FIELDS: &[&str] = &["message", "log"];
+/// `raw_field` option). `log` and `exec` are the keys of Fluent Bit's `tail` and `exec`
+/// inputs when no parser is set.
+const TEXT_FIELDS: &[&str] = &["message", "log", "exec"];
 
 /// A record after the envelope is taken off.
 #[derive(Debug)]
@@ -25,6 +26,9 @@ pub struct Record {
     /// `_conf.ioc_expiration_duration` (or `_conf.ioc_duration_before_deletion`) from the
     /// envelope, which overrides the option.
     pub conf_duration: Option<String>,
+    /// `_conf.identity` (`true`/`false`, as a boolean or a string): overrides the option,
+    /// for hosts such as Fluent Bit whose filter interface carries no options.
+    pub conf_identity: Option<bool>,
 }
 
 /// A record that cannot be read: the message for `error.message`, and the text to keep.
@@ -64,24 +68,26 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
             original: text.to_string(),
             tags: opts.tags.clone(),
             conf_duration: None,
+            conf_identity: None,
         });
     };
     let mut tags = opts.tags.clone();
     let envelope_field = find_envelope(&outer, opts);
     if envelope_field.is_none() {
         // Plain vendor JSON; a shipper may still have put `_conf` settings beside the data.
-        let conf_duration = take_conf(&mut outer);
+        let (conf_duration, conf_identity) = take_conf(&mut outer);
         return Ok(Record {
             body: Value::Object(outer),
             original: text.to_string(),
             tags,
             conf_duration,
+            conf_identity,
         });
     }
     if let Some(t) = outer.remove("tags") {
         add_tags(&mut tags, t);
     }
-    let conf_duration = take_conf(&mut outer);
+    let (conf_duration, conf_identity) = take_conf(&mut outer);
     match envelope_field {
         Some(Envelope::Text(key)) => {
             let inner = take_text(&mut outer, &key).unwrap_or_default();
@@ -91,6 +97,7 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
                     original: inner,
                     tags,
                     conf_duration,
+                    conf_identity,
                 }),
                 Err(m) => Err(Box::new(Unreadable {
                     message: m,
@@ -109,6 +116,7 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
                 original,
                 tags,
                 conf_duration,
+                conf_identity,
             })
         }
         None => Err(fail("record envelope could not be read".to_string(), tags)),
@@ -184,23 +192,32 @@ fn add_tags(tags: &mut Vec<String>, v: Value) {
 }
 
 /// Takes `_conf` (an object, or literal `_conf.x` keys as Fluent Bit's `modify` writes
-/// them) out of the record and returns the expiration duration found there.
-fn take_conf(outer: &mut Map<String, Value>) -> Option<String> {
-    const KEYS: [&str; 2] = ["ioc_expiration_duration", "ioc_duration_before_deletion"];
-    let mut found = None;
-    if let Some(Value::Object(conf)) = outer.remove("_conf") {
-        found = KEYS
-            .iter()
-            .find_map(|k| conf.get(*k).and_then(Value::as_str).map(str::to_string));
-    }
-    for k in KEYS {
-        if let Some(v) = outer.remove(&format!("_conf.{k}"))
-            && found.is_none()
-        {
-            found = v.as_str().map(str::to_string);
+/// them) out of the record and returns the expiration duration and identity switch found.
+fn take_conf(outer: &mut Map<String, Value>) -> (Option<String>, Option<bool>) {
+    const DURATION_KEYS: [&str; 2] = ["ioc_expiration_duration", "ioc_duration_before_deletion"];
+    let mut conf = match outer.remove("_conf") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    let dotted: Vec<String> = outer
+        .keys()
+        .filter(|k| k.starts_with("_conf."))
+        .cloned()
+        .collect();
+    for k in dotted {
+        if let Some(v) = outer.remove(&k) {
+            conf.entry(k["_conf.".len()..].to_string()).or_insert(v);
         }
     }
-    found
+    let duration = DURATION_KEYS
+        .iter()
+        .find_map(|k| conf.get(*k).and_then(Value::as_str).map(str::to_string));
+    let identity = match conf.get("identity") {
+        Some(Value::Bool(b)) => Some(*b),
+        Some(Value::String(s)) => Some(s.eq_ignore_ascii_case("true")),
+        _ => None,
+    };
+    (duration, identity)
 }
 
 /// Parses JSON text after checking size, nesting depth and string length without
@@ -311,6 +328,9 @@ mod tests {
         .unwrap();
         assert_eq!(r.conf_duration.as_deref(), Some("1h"));
         assert_eq!(r.tags, vec!["a", "b"]);
+        let r = read(br#"{"_conf.identity":"true","x":1}"#, &opts()).unwrap();
+        assert_eq!(r.conf_identity, Some(true));
+        assert_eq!(r.body, json!({"x": 1}));
         let mut o = opts();
         o.raw_field = Some("payload.text".into());
         let r = read(br#"{"payload":{"text":"{\"q\":1}"}}"#, &o).unwrap();

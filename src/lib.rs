@@ -157,6 +157,17 @@ pub fn transform(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<Document> 
             return vec![finish(info, d, "", &u.tags, opts)];
         }
     };
+    let with_conf;
+    let opts = match rec.conf_identity {
+        Some(identity) if identity != opts.identity => {
+            with_conf = Options {
+                identity,
+                ..opts.clone()
+            };
+            &with_conf
+        }
+        _ => opts,
+    };
     let (duration, from_conf) = match &rec.conf_duration {
         Some(d) => (d.as_str(), true),
         None => (opts.ioc_expiration_duration.as_str(), false),
