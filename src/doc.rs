@@ -171,6 +171,23 @@ pub fn remove_empty(map: &mut Map<String, Value>) {
     });
 }
 
+/// Removes every map entry whose value is `null`, recursively, also inside arrays; keeps
+/// `""`, `[]`, `{}` and `null` array elements (Elastic's MISP null scrub).
+pub fn remove_nulls(map: &mut Map<String, Value>) {
+    map.retain(|_, v| {
+        match v {
+            Value::Object(m) => remove_nulls(m),
+            Value::Array(a) => a.iter_mut().for_each(|x| {
+                if let Value::Object(m) = x {
+                    remove_nulls(m)
+                }
+            }),
+            _ => {}
+        }
+        !v.is_null()
+    });
+}
+
 fn clean_value(v: &mut Value) {
     match v {
         Value::Object(m) => remove_empty(m),
@@ -232,6 +249,14 @@ mod tests {
         d.set("x", "scalar");
         d.push("x", "more");
         assert_eq!(d.get("x"), Some(&json!(["scalar", "more"])));
+    }
+
+    #[test]
+    fn null_scrub_keeps_empty_strings_and_collections() {
+        let mut m =
+            json!({"a": null, "b": "", "c": {"d": null, "e": []}, "f": [null, {"g": null}]});
+        remove_nulls(m.as_object_mut().unwrap());
+        assert_eq!(m, json!({"b": "", "c": {"e": []}, "f": [null, {}]}));
     }
 
     #[test]

@@ -73,6 +73,15 @@ pub struct Ctx<'a> {
 /// Maps one record's vendor JSON to documents.
 pub type MapFn = fn(Value, &Ctx, &mut Vec<Doc>);
 
+/// What the final cleanup of a document removes (each as the Elastic pipeline does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Every `null`, `""`, `[]` and `{}`, recursively (Elastic's ThreatStream pipelines).
+    AllEmpty,
+    /// Only map entries that are `null`, recursively (Elastic's MISP pipelines).
+    NullsOnly,
+}
+
 /// A row of the data-set registry.
 #[derive(Debug)]
 pub struct DatasetInfo {
@@ -90,6 +99,11 @@ pub struct DatasetInfo {
     pub dashboard_id: &'static str,
     /// The mapping.
     pub map: MapFn,
+    /// The final cleanup.
+    pub cleanup: Cleanup,
+    /// Whether the mapping's tags skip those the record already carries (MISP de-duplicates
+    /// tags; ThreatStream appends `detail` tokens as they come).
+    pub unique_tags: bool,
 }
 
 const ANOMALI_DASHBOARD: &str = "ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf";
@@ -98,10 +112,10 @@ const MISP_DASHBOARD: &str = "ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294";
 /// Every data set, in one list.
 #[rustfmt::skip]
 pub const DATASETS: &[DatasetInfo] = &[
-    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::threatstream::map },
-    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::intelligence::map },
-    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::event::map },
-    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::attribute::map },
+    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false },
+    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false },
+    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true },
+    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true },
 ];
 
 impl Dataset {
@@ -251,7 +265,11 @@ fn finish(
         d.set("labels.ioc_fingerprint", hex);
     }
     let mut tags: Vec<Value> = rec_tags.iter().map(|t| Value::from(t.as_str())).collect();
-    tags.extend(doc_tags.into_iter().map(Value::from));
+    for t in doc_tags {
+        if !(info.unique_tags && rec_tags.contains(&t)) {
+            tags.push(Value::from(t));
+        }
+    }
     let preserve =
         opts.preserve_original_event || rec_tags.iter().any(|t| t == "preserve_original_event");
     if preserve && !tags.iter().any(|t| t == "preserve_original_event") {
@@ -270,7 +288,19 @@ fn finish(
         d.push_unique("tags", "preserve_original_event");
     }
     let (mut out, _, _) = d.into_parts();
-    doc::remove_empty(&mut out);
+    match info.cleanup {
+        Cleanup::AllEmpty => doc::remove_empty(&mut out),
+        Cleanup::NullsOnly => {
+            doc::remove_nulls(&mut out);
+            // a record without tags: no empty `tags` list
+            if out
+                .get("tags")
+                .is_some_and(|v| v.as_array().is_some_and(Vec::is_empty))
+            {
+                out.remove("tags");
+            }
+        }
+    }
     out
 }
 

@@ -1,12 +1,616 @@
-//! Not written yet: every record becomes an error document.
+//! `ti_misp.threat`: MISP events from `/events/restSearch`.
+//!
+//! # Input
+//!
+//! - the **post-split record** Elastic's agent produces: `{"Event":{…,"Attribute":{one},
+//!   "Object":{one,"Attribute":{one}}}}`, recognised by `Attribute` or `Object` being a
+//!   single object rather than a list. It gives exactly Elastic's one document: when there
+//!   is an object, its attribute is the indicator and the top-level attribute becomes
+//!   `misp.context.attribute`;
+//! - a **whole event** `{"Event":{…}}` (`Attribute` and `Object` as lists), a whole
+//!   response `{"response":[{"Event":…},…]}`, or PyMISP's bare list `[{"Event":…},…]`: one
+//!   document per top-level attribute and one per object attribute, each exactly once (no
+//!   cross product, no `misp.context.attribute`), each with its own post-split JSON as
+//!   `event.original`. An event with no attribute at all gives one document for the event;
+//! - `{"response":[]}` gives no document (Elastic drops it).
+//!
+//! Anything else (no `Event`, an event or attribute that is not an object) is an error
+//! document.
+//!
+//! # ECS fields set
+//!
+//! `@timestamp` (the event's `timestamp`, its last change), `event.kind/category/type`,
+//! `threat.indicator.*` by the type table (`types.rs`), `threat.indicator.first_seen/
+//! last_seen` (parsed), `threat.indicator.provider` (`misp`), `.scanner_stats` (event
+//! `analysis`, as Elastic), `.marking.tlp`, `tags` (event tag names, repeats kept as
+//! Elastic), `user.email/roles`; the event under `misp.event`, `misp.orgc`,
+//! `misp.attribute`, `misp.object`, `misp.context.attribute`.
+//!
+//! # Expiration
+//!
+//! Elastic sets none for events. We apply the attribute rule to every document:
+//! `misp.attribute.decayed` and `.decayed_at` from max(`timestamp`, `last_seen`) +
+//! `ioc_expiration_duration` (see `common::expire`), so event-fed IOCs expire too.
+//!
+//! # References
+//!
+//! `../shared/reference/elastic/ti_misp/BEHAVIOUR.md` §1.1, §3, §5, §11;
+//! `../shared/reference/misp/FORMAT.md` §1, §2, §5; `docs/PARITY-misp.md`.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::common::{self, Seen};
 use crate::{Ctx, Doc};
 
+/// Event parts Elastic removes before mapping.
+const EVENT_DROPPED: &[&str] = &["EventReport", "Galaxy", "RelatedEvent", "ShadowAttribute"];
+/// Attribute parts Elastic removes.
+const ATTRIBUTE_DROPPED: &[&str] = &["Galaxy", "ShadowAttribute"];
+
 /// Maps one record.
-pub fn map(_body: Value, _ctx: &Ctx, out: &mut Vec<Doc>) {
+pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
+    match body {
+        Value::Object(mut m) => {
+            if let Some(ev) = m.remove("Event") {
+                event(ev, ctx, out, false);
+            } else if let Some(resp) = m.remove("response") {
+                match resp {
+                    Value::Array(items) => list(items, "response", ctx, out),
+                    Value::Null => {}
+                    Value::Object(r) if r.is_empty() => {}
+                    other => out.push(failed(format!(
+                        "`response` is not a list of misp events: `{}`",
+                        common::quote(&other)
+                    ))),
+                }
+            } else {
+                out.push(failed(format!(
+                    "record has neither `Event` nor `response`: `{}`",
+                    common::quote(&Value::Object(m))
+                )));
+            }
+        }
+        Value::Array(items) => list(items, "record", ctx, out),
+        other => out.push(failed(format!(
+            "record is not a misp event: `{}`",
+            common::quote(&other)
+        ))),
+    }
+}
+
+fn failed(msg: String) -> Doc {
     let mut d = Doc::new();
-    d.error("this dataset is not implemented yet");
-    out.push(d);
+    common::start(&mut d);
+    d.error(msg);
+    d
+}
+
+/// A list of `{"Event":…}` items: each fans out on its own.
+fn list(items: Vec<Value>, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
+    for (i, item) in items.into_iter().enumerate() {
+        match item {
+            Value::Object(mut m) if m.contains_key("Event") => {
+                if let Some(ev) = m.remove("Event") {
+                    event(ev, ctx, out, true);
+                }
+            }
+            other => {
+                let mut d = failed(format!(
+                    "`{field}[{i}]` is not a misp event: `{}`",
+                    common::quote(&other)
+                ));
+                d.original = Some(serde_json::to_string(&other).unwrap_or_default());
+                out.push(d);
+            }
+        }
+    }
+}
+
+/// `Some(true)` for one object, `Some(false)` for nothing or an empty list, `None` for a
+/// list with items (or a scalar).
+fn single(v: Option<&Value>) -> Option<bool> {
+    match v {
+        None | Some(Value::Null) => Some(false),
+        Some(Value::Array(a)) if a.is_empty() => Some(false),
+        Some(Value::Object(_)) => Some(true),
+        _ => None,
+    }
+}
+
+fn into_list(v: Option<Value>) -> Vec<Value> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a,
+        Some(other) => vec![other],
+    }
+}
+
+fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
+    let Value::Object(mut meta) = ev else {
+        let mut d = failed(format!(
+            "`Event` is not an object: `{}`",
+            common::quote(&ev)
+        ));
+        if in_list {
+            d.original = Some(serde_json::json!({ "Event": ev }).to_string());
+        }
+        out.push(d);
+        return;
+    };
+    let attrs = meta.remove("Attribute");
+    let objects = meta.remove("Object");
+    let object_attr_single = match &objects {
+        Some(Value::Object(o)) => single(o.get("Attribute")).is_some(),
+        _ => true,
+    };
+    let post_split = match (single(attrs.as_ref()), single(objects.as_ref())) {
+        (Some(a), Some(o)) => (a || o) && object_attr_single,
+        _ => false,
+    };
+
+    if post_split {
+        // Elastic's split record: exactly its one document.
+        let attr = match attrs {
+            Some(Value::Object(a)) => Some(Value::Object(a)),
+            _ => None,
+        };
+        let (object, obj_attr) = match objects {
+            Some(Value::Object(mut o)) => {
+                let oa = match o.remove("Attribute") {
+                    Some(Value::Object(a)) => Some(Value::Object(a)),
+                    _ => None,
+                };
+                (Some(o), oa)
+            }
+            _ => (None, None),
+        };
+        let original = in_list
+            .then(|| split_original(&meta, attr.as_ref(), object.as_ref(), obj_attr.as_ref()));
+        let promote = object.is_some();
+        let mut d = split_doc(&meta, attr, object, obj_attr, promote, ctx);
+        d.original = original;
+        out.push(d);
+        return;
+    }
+
+    // A whole event: each attribute once.
+    let mut n = 0usize;
+    for a in into_list(attrs) {
+        let original = split_original(&meta, Some(&a), None, None);
+        let mut d = split_doc(&meta, Some(a), None, None, false, ctx);
+        d.original = Some(original);
+        out.push(d);
+        n += 1;
+    }
+    for (i, o) in into_list(objects).into_iter().enumerate() {
+        let Value::Object(mut o) = o else {
+            let mut d = failed(format!(
+                "`Event.Object[{i}]` is not an object: `{}`",
+                common::quote(&o)
+            ));
+            d.original = Some(split_original(&meta, None, None, None));
+            out.push(d);
+            n += 1;
+            continue;
+        };
+        let obj_attrs = into_list(o.remove("Attribute"));
+        for oa in obj_attrs {
+            let original = split_original(&meta, None, Some(&o), Some(&oa));
+            let mut d = split_doc(&meta, None, Some(o.clone()), Some(oa), true, ctx);
+            d.original = Some(original);
+            out.push(d);
+            n += 1;
+        }
+    }
+    if n == 0 {
+        // No indicator: one document for the event, as Elastic's split gives.
+        let original = split_original(&meta, None, None, None);
+        let mut d = split_doc(&meta, None, None, None, false, ctx);
+        d.original = Some(original);
+        out.push(d);
+    }
+}
+
+/// The post-split JSON of one document, as Elastic's agent would have sent it.
+fn split_original(
+    meta: &Map<String, Value>,
+    attr: Option<&Value>,
+    object: Option<&Map<String, Value>>,
+    obj_attr: Option<&Value>,
+) -> String {
+    let mut e = meta.clone();
+    e.insert(
+        "Attribute".into(),
+        attr.cloned().unwrap_or(Value::Array(Vec::new())),
+    );
+    let o = match object {
+        Some(o) => {
+            let mut o = o.clone();
+            o.insert(
+                "Attribute".into(),
+                obj_attr.cloned().unwrap_or(Value::Array(Vec::new())),
+            );
+            Value::Object(o)
+        }
+        None => Value::Array(Vec::new()),
+    };
+    e.insert("Object".into(), o);
+    let mut rec = Map::new();
+    rec.insert("Event".into(), Value::Object(e));
+    serde_json::to_string(&rec).unwrap_or_default()
+}
+
+/// A MISP attribute as an object, without the parts Elastic drops; or an error.
+fn clean_attribute(v: Option<Value>, field: &str, d: &mut Doc) -> Option<Map<String, Value>> {
+    match v? {
+        Value::Object(mut m) => {
+            for k in ATTRIBUTE_DROPPED {
+                m.remove(*k);
+            }
+            Some(m)
+        }
+        Value::Null => None,
+        other => {
+            d.error(format!(
+                "`{field}` is not an object: `{}`",
+                common::quote(&other)
+            ));
+            None
+        }
+    }
+}
+
+/// One document from an event and at most one attribute and one object attribute
+/// (BEHAVIOUR.md §3, steps in order). With `promote`, the object attribute is the
+/// indicator and the top-level attribute is context.
+fn split_doc(
+    meta: &Map<String, Value>,
+    attr: Option<Value>,
+    object: Option<Map<String, Value>>,
+    obj_attr: Option<Value>,
+    promote: bool,
+    ctx: &Ctx,
+) -> Doc {
+    let mut d = Doc::new();
+    common::start(&mut d);
+    let attr = clean_attribute(attr, "Event.Attribute", &mut d);
+    let obj_attr = clean_attribute(obj_attr, "Event.Object.Attribute", &mut d);
+
+    // Identity over the raw values Elastic fingerprints (field names in sorted order:
+    // Attribute.first_seen, Attribute.uuid, Object.Attribute.uuid, Event.timestamp).
+    let raw = |m: Option<&Map<String, Value>>, k: &str| {
+        m.and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null)
+    };
+    d.fingerprint = vec![
+        raw(attr.as_ref(), "first_seen"),
+        raw(attr.as_ref(), "uuid"),
+        raw(obj_attr.as_ref(), "uuid"),
+        raw(Some(meta), "timestamp"),
+    ];
+    let indicator = if promote {
+        obj_attr.as_ref()
+    } else {
+        attr.as_ref()
+    };
+    d.key = common::key(
+        meta.get("uuid"),
+        meta.get("id"),
+        indicator.and_then(|m| m.get("uuid")),
+        indicator.and_then(|m| m.get("id")),
+    );
+
+    let mut ev = meta.clone();
+    for k in EVENT_DROPPED {
+        ev.remove(*k);
+    }
+    let orgc = ev.remove("Orgc");
+    ev.remove("Org");
+    let tag = ev.remove("Tag");
+    d.set("misp.event", Value::Object(ev));
+
+    let event_ts = d
+        .get("misp.event.timestamp")
+        .cloned()
+        .filter(|v| !v.is_null());
+    let event_time = event_ts.as_ref().and_then(common::epoch_seconds);
+    match (&event_ts, event_time) {
+        (_, Some(t)) => d.set("@timestamp", crate::dates::fmt_millis(t)),
+        (Some(v), None) => d.error(format!(
+            "cannot parse `misp.event.timestamp` as epoch seconds: `{}`",
+            common::quote(v)
+        )),
+        (None, None) => {}
+    }
+    d.remove("misp.event.timestamp");
+    common::date_in_place(&mut d, "misp.event.publish_timestamp");
+
+    match orgc {
+        Some(Value::Object(o)) => d.set("misp.orgc", Value::Object(o)),
+        None | Some(Value::Null) => {}
+        Some(other) => d.error(format!(
+            "`misp.event.Orgc` is not an object: `{}`",
+            common::quote(&other)
+        )),
+    }
+
+    let object = object.map(|mut o| {
+        o.remove("ObjectReference");
+        if let Some(mc) = o.remove("meta-category") {
+            o.insert("meta_category".into(), mc);
+        }
+        o
+    });
+    if promote {
+        if let Some(a) = attr {
+            d.set("misp.context.attribute", Value::Object(a));
+        }
+        if let Some(a) = obj_attr {
+            d.set("misp.attribute", Value::Object(a));
+        }
+    } else if let Some(a) = attr {
+        d.set("misp.attribute", Value::Object(a));
+    }
+    if let Some(o) = object {
+        d.set("misp.object", Value::Object(o));
+    }
+
+    let attr_time = common::date_in_place(&mut d, "misp.attribute.timestamp");
+    common::date_in_place(&mut d, "misp.context.attribute.timestamp");
+    common::date_in_place(&mut d, "misp.object.timestamp");
+
+    common::seen(&mut d, "first_seen", false);
+    let last_seen = common::seen(&mut d, "last_seen", false);
+
+    common::scanner_stats(&mut d);
+    common::long_in_place(&mut d, "misp.event.threat_level_id");
+    common::indicator(&mut d);
+    common::creator(&mut d);
+    if let Some(t) = &tag {
+        common::tags(&mut d, t, false);
+    }
+    for path in [
+        "misp.event.distribution",
+        "misp.object.distribution",
+        "misp.attribute.distribution",
+        "misp.context.attribute.distribution",
+        "misp.event.attribute_count",
+    ] {
+        common::long_in_place(&mut d, path);
+    }
+
+    common::expire(
+        &mut d,
+        ctx,
+        Seen {
+            timestamp: attr_time,
+            last_seen,
+            event_timestamp: event_time,
+        },
+    );
+    if d.get("@timestamp").is_none() {
+        d.set("@timestamp", crate::dates::fmt_millis(ctx.opts.now));
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Dataset, Options, transform};
+    use chrono::{TimeZone, Utc};
+    use serde_json::json;
+
+    fn opts() -> Options {
+        Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
+    }
+
+    fn run(v: &Value) -> Vec<Value> {
+        transform(Dataset::MispThreat, v.to_string().as_bytes(), &opts())
+            .into_iter()
+            .map(Value::Object)
+            .collect()
+    }
+
+    fn attr(id: &str, t: &str, v: &str) -> Value {
+        json!({"id": id, "uuid": format!("a-{id}"), "type": t, "value": v, "timestamp": "1622200249", "distribution": "5"})
+    }
+
+    fn event(attrs: Value, objects: Value) -> Value {
+        json!({"Event": {"id": "3636", "uuid": "ev", "timestamp": "1622200781", "analysis": "0", "distribution": "0",
+                         "publish_timestamp": "0", "Orgc": {"name": "ORG"}, "Org": {"name": "x"},
+                         "Tag": [{"name": "tlp:green"}, {"name": "type:OSINT"}], "Galaxy": [],
+                         "Attribute": attrs, "Object": objects}})
+    }
+
+    fn object(id: &str, attrs: Value) -> Value {
+        json!({"id": id, "name": "file", "meta-category": "file", "timestamp": "1622200348", "ObjectReference": [], "Attribute": attrs})
+    }
+
+    #[test]
+    fn post_split_record_promotes_the_object_attribute() {
+        let rec = event(
+            attr("1", "windows-service-name", "svc"),
+            object("9", attr("2", "md5", "00ff")),
+        );
+        let docs = run(&rec);
+        assert_eq!(docs.len(), 1);
+        let d = &docs[0];
+        assert_eq!(d["misp"]["attribute"]["uuid"], "a-2");
+        assert_eq!(d["misp"]["context"]["attribute"]["value"], "svc");
+        assert_eq!(d["misp"]["object"]["meta_category"], "file");
+        assert_eq!(d["misp"]["object"].get("ObjectReference"), None);
+        assert_eq!(d["threat"]["indicator"]["file"]["hash"]["md5"], "00ff");
+        assert_eq!(d["@timestamp"], "2021-05-28T11:19:41.000Z");
+        assert_eq!(
+            d["misp"]["event"]["publish_timestamp"],
+            "1970-01-01T00:00:00.000Z"
+        );
+        assert_eq!(d["misp"]["event"].get("timestamp"), None);
+        assert_eq!(d["misp"]["orgc"]["name"], "ORG");
+        assert_eq!(d["misp"].get("org"), None);
+        assert_eq!(d["tags"], json!(["tlp:green", "type:OSINT"]));
+        assert_eq!(d["threat"]["indicator"]["marking"]["tlp"], json!(["GREEN"]));
+        assert_eq!(
+            d["misp"]["attribute"]["decayed_at"],
+            "2021-08-26T11:10:49.000Z"
+        );
+        assert_eq!(d["misp"]["attribute"]["decayed"], true);
+    }
+
+    #[test]
+    fn post_split_without_object() {
+        let docs = run(&event(attr("1", "ip-dst", "1.2.3.4"), json!([])));
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0]["threat"]["indicator"]["ip"], "1.2.3.4");
+        assert_eq!(docs[0]["misp"].get("context"), None);
+        assert_eq!(docs[0]["misp"].get("object"), None);
+    }
+
+    #[test]
+    fn whole_event_gives_each_attribute_once() {
+        let rec = event(
+            json!([
+                attr("1", "ip-dst", "1.2.3.4"),
+                attr("2", "domain", "x.test")
+            ]),
+            json!([
+                object(
+                    "9",
+                    json!([attr("3", "md5", "aa"), attr("4", "sha1", "bb")])
+                ),
+                object("8", json!([attr("5", "float", "1.5")]))
+            ]),
+        );
+        let docs = run(&rec);
+        let uuids: Vec<&str> = docs
+            .iter()
+            .map(|d| d["misp"]["attribute"]["uuid"].as_str().unwrap())
+            .collect();
+        assert_eq!(uuids, ["a-1", "a-2", "a-3", "a-4", "a-5"]);
+        assert!(docs.iter().all(|d| d["misp"].get("context").is_none()));
+        assert_eq!(docs[2]["misp"]["object"]["id"], "9");
+        assert_eq!(docs[4]["misp"]["attribute"]["value"], "1.5");
+        let mut o = opts();
+        o.preserve_original_event = true;
+        let d = transform(Dataset::MispThreat, rec.to_string().as_bytes(), &o);
+        let orig: Value =
+            serde_json::from_str(d[2]["event"]["original"].as_str().unwrap()).unwrap();
+        assert_eq!(orig["Event"]["Object"]["Attribute"]["uuid"], "a-3");
+        assert_eq!(orig["Event"]["Attribute"], json!([]));
+    }
+
+    #[test]
+    fn whole_response_and_bare_list() {
+        let e1 = event(json!([attr("1", "ip-dst", "1.2.3.4")]), json!([]));
+        let e2 = event(
+            json!([attr("2", "md5", "aa"), attr("3", "md5", "bb")]),
+            json!([object("9", json!([attr("4", "md5", "cc")]))]),
+        );
+        assert_eq!(run(&json!({"response": [e1, e2]})).len(), 4);
+        assert_eq!(run(&json!([e1, e2])).len(), 4);
+        assert!(run(&json!({"response": []})).is_empty());
+    }
+
+    #[test]
+    fn event_without_attributes_is_one_document() {
+        let docs = run(&event(json!([]), json!([])));
+        assert_eq!(docs.len(), 1);
+        assert_eq!(docs[0]["misp"]["event"]["id"], "3636");
+        assert_eq!(
+            docs[0]["misp"]["attribute"]["decayed_at"],
+            "2021-08-26T11:19:41.000Z"
+        );
+    }
+
+    #[test]
+    fn wrong_shapes_are_error_documents() {
+        for body in [
+            json!(1),
+            json!({"x": 1}),
+            json!({"Event": "x"}),
+            json!({"response": 3}),
+            json!([1]),
+            json!({"response": [{"y": 1}]}),
+        ] {
+            let docs = run(&body);
+            assert_eq!(docs.len(), 1, "{body}");
+            assert_eq!(docs[0]["event"]["kind"], "pipeline_error", "{body}");
+        }
+        let docs = run(&event(json!(["str", attr("1", "md5", "a")]), json!([5])));
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0]["event"]["kind"], "pipeline_error");
+        assert_eq!(docs[1]["event"]["kind"], "enrichment");
+    }
+
+    #[test]
+    fn wrong_types_everywhere_do_not_panic() {
+        let junk = [
+            json!(null),
+            json!(true),
+            json!(-1),
+            json!(1e308),
+            json!("x"),
+            json!([]),
+            json!({}),
+            json!([null]),
+        ];
+        for j in &junk {
+            for k in [
+                "timestamp",
+                "publish_timestamp",
+                "analysis",
+                "Tag",
+                "Orgc",
+                "distribution",
+                "threat_level_id",
+                "uuid",
+                "attribute_count",
+                "event_creator_email",
+            ] {
+                let mut rec = event(json!([attr("1", "AS", "AS12")]), json!([]));
+                rec["Event"][k] = j.clone();
+                assert_eq!(run(&rec).len(), 1);
+            }
+            for k in [
+                "timestamp",
+                "first_seen",
+                "last_seen",
+                "type",
+                "value",
+                "distribution",
+                "uuid",
+                "decay_score",
+            ] {
+                let mut a = attr("1", "ip-src|port", "1.2.3.4|5");
+                a[k] = j.clone();
+                let rec = event(a.clone(), object("2", a));
+                assert_eq!(run(&rec).len(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn uri_is_parsed_or_kept() {
+        let docs = run(&event(attr("1", "uri", "/index.php?x=1"), json!([])));
+        let i = &docs[0]["threat"]["indicator"];
+        assert_eq!(i["type"], "url");
+        assert_eq!(i["url"]["original"], "/index.php?x=1");
+    }
+
+    #[test]
+    fn identity_per_attribute() {
+        let mut o = opts();
+        o.identity = true;
+        let rec = event(
+            json!([attr("1", "md5", "a")]),
+            json!([object("9", json!([attr("2", "md5", "b")]))]),
+        );
+        let docs = transform(Dataset::MispThreat, rec.to_string().as_bytes(), &o);
+        assert_eq!(docs[0]["labels"]["ioc_key"], "misp:ev:a-1");
+        assert_eq!(docs[1]["labels"]["ioc_key"], "misp:ev:a-2");
+        assert_ne!(
+            docs[0]["labels"]["ioc_fingerprint"],
+            docs[1]["labels"]["ioc_fingerprint"]
+        );
+    }
 }
