@@ -4,7 +4,7 @@
 //! with any fraction, dates alone, and epoch numbers. ECS dates are written as UTC with
 //! milliseconds (`2020-10-08T12:22:11.000Z`), the form of Elasticsearch's date processor.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeZone, Timelike, Utc};
 
 /// Reads an ISO 8601 / RFC 3339 timestamp. Naive values are UTC. A date alone is midnight.
 /// A space may stand for `T`. Returns `None` for anything else, or an impossible date.
@@ -13,47 +13,98 @@ pub fn parse_iso(text: &str) -> Option<DateTime<Utc>> {
     if t.len() < 10 || t.len() > 64 {
         return None;
     }
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.with_timezone(&Utc));
-    }
-    let replaced;
-    let t = if t.as_bytes().get(10) == Some(&b' ') {
-        replaced = format!("{}T{}", &t[..10], &t[11..]);
-        replaced.as_str()
-    } else {
-        t
-    };
-    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
-        return Some(d.with_timezone(&Utc));
-    }
-    for fmt in [
-        "%Y-%m-%dT%H:%M:%S%.f%z",
-        "%Y-%m-%dT%H:%M%z",
-        "%Y-%m-%dT%H:%M:%S%.f%#z",
-    ] {
-        if let Ok(d) = DateTime::parse_from_str(t, fmt) {
-            return Some(d.with_timezone(&Utc));
-        }
-    }
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
-            return Some(Utc.from_utc_datetime(&n));
-        }
-    }
-    if t.len() == 10
-        && let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d")
-    {
-        return d.and_hms_opt(0, 0, 0).map(|n| Utc.from_utc_datetime(&n));
-    }
-    None
+    scan(t.as_bytes(), true).or_else(|| {
+        // what the scanner leaves (a leap second, say) goes to chrono's RFC 3339 reader
+        DateTime::parse_from_rfc3339(t)
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
+    })
 }
 
 /// Reads a naive ISO local date-time only (`2020-10-08T12:22:11`, optional fraction), as
 /// Elastic's threatstream expiry script does; a zone suffix is refused.
 pub fn parse_local(text: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| Utc.from_utc_datetime(&n))
+    let b = text.trim().as_bytes();
+    // seconds are required: `YYYY-MM-DDTHH:MM:SS` at least
+    if b.len() < 19 || b.get(10) != Some(&b'T') {
+        return None;
+    }
+    scan(b, false)
+}
+
+/// The hand-written reader behind [`parse_iso`] and [`parse_local`]:
+/// `YYYY-MM-DD[(T|t|' ')HH:MM[:SS[(.|,)fraction]]][Z|z|(+|-)HH[[:]MM]]`, all of it, with
+/// the zone only when `zone` is allowed. Chrono's format-string parsers cost more than the
+/// rest of a mapping, so the common forms are read here.
+fn scan(b: &[u8], zone: bool) -> Option<DateTime<Utc>> {
+    let num = |at: usize, len: usize| -> Option<u32> {
+        let digits = b.get(at..at + len)?;
+        digits.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = num(0, 4)?;
+    if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(year as i32, num(5, 2)?, num(8, 2)?)?;
+    let mut i = 10;
+    let (mut h, mut mi, mut sec, mut nanos) = (0, 0, 0, 0);
+    if matches!(b.get(i), Some(b'T' | b't' | b' ')) {
+        h = num(i + 1, 2)?;
+        if b.get(i + 3) != Some(&b':') {
+            return None;
+        }
+        mi = num(i + 4, 2)?;
+        i += 6;
+        if b.get(i) == Some(&b':') {
+            sec = num(i + 1, 2)?;
+            i += 3;
+            if matches!(b.get(i), Some(b'.' | b',')) {
+                i += 1;
+                let start = i;
+                while b.get(i).is_some_and(u8::is_ascii_digit) {
+                    if i - start < 9 {
+                        nanos = nanos * 10 + u32::from(b[i] - b'0');
+                    }
+                    i += 1;
+                }
+                let digits = i - start;
+                if digits == 0 {
+                    return None;
+                }
+                for _ in digits..9 {
+                    nanos *= 10;
+                }
+            }
+        }
+    } else if i != b.len() {
+        return None;
+    }
+    let naive = date.and_hms_nano_opt(h, mi, sec, nanos)?;
+    let offset_secs: i64 = match b.get(i) {
+        None => 0,
+        Some(_) if !zone => return None,
+        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
+        Some(&sign @ (b'+' | b'-')) => {
+            let oh = num(i + 1, 2)?;
+            let rest = &b[i + 3..];
+            let om = match rest {
+                [] => 0,
+                [b':', _, _] => num(i + 4, 2)?,
+                [_, _] => num(i + 3, 2)?,
+                _ => return None,
+            };
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let secs = i64::from(oh * 3600 + om * 60);
+            if sign == b'-' { -secs } else { secs }
+        }
+        Some(_) => return None,
+    };
+    let utc = Utc.from_utc_datetime(&naive);
+    utc.checked_sub_signed(chrono::Duration::seconds(offset_secs))
 }
 
 /// Epoch seconds to a time, when in range.
@@ -68,7 +119,8 @@ pub fn from_epoch_micros(us: i64) -> Option<DateTime<Utc>> {
 
 /// `2020-10-08T12:22:11.000Z`: UTC, milliseconds, truncated (never rounded).
 pub fn fmt_millis(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+    let millis = format!("{:03}", (t.nanosecond() % 1_000_000_000) / 1_000_000);
+    with_fraction(t, &millis)
 }
 
 /// Elasticsearch's form of an ingest-time `ZonedDateTime`: UTC, 3 to 9 fraction digits,
@@ -79,7 +131,25 @@ pub fn fmt_es(t: DateTime<Utc>) -> String {
     while frac.len() > 3 && frac.ends_with('0') {
         frac.pop();
     }
-    format!("{}.{}Z", t.format("%Y-%m-%dT%H:%M:%S"), frac)
+    with_fraction(t, &frac)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.<frac>Z`, written without chrono's format-string machinery; years
+/// outside 0..=9999 take chrono's RFC 3339 form (`+10000-…`).
+fn with_fraction(t: DateTime<Utc>, frac: &str) -> String {
+    let y = t.year();
+    if !(0..=9999).contains(&y) {
+        let whole = t.to_rfc3339_opts(SecondsFormat::Secs, true);
+        return format!("{}.{frac}Z", whole.trim_end_matches('Z'));
+    }
+    format!(
+        "{y:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac}Z",
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second() % 60
+    )
 }
 
 #[cfg(test)]
@@ -117,6 +187,50 @@ mod tests {
         }
         assert_eq!(parse_local("2020-10-08T12:22:11Z"), None);
         assert!(parse_local("2020-10-08T12:22:11.5").is_some());
+    }
+
+    #[test]
+    fn more_forms_and_refusals() {
+        let want = at("2020-10-08T12:22:11.5Z");
+        for s in [
+            "2020-10-08T12:22:11,5",
+            "2020-10-08t12:22:11.500z",
+            "2020-10-08T13:22:11.5+01",
+            "2020-10-08T10:52:11.5-01:30",
+        ] {
+            assert_eq!(parse_iso(s), Some(want), "{s}");
+        }
+        assert_eq!(
+            parse_iso("2020-10-08T12:22"),
+            Some(at("2020-10-08T12:22:00Z"))
+        );
+        assert_eq!(
+            parse_iso("2020-10-08T12:22:11.1234567891234"),
+            Some(at("2020-10-08T12:22:11.123456789Z"))
+        );
+        for s in [
+            "2020-10-08T",
+            "2020-10-08T12",
+            "2020-10-08T12:22:11.",
+            "2020-10-08T12:22:11+2",
+            "2020-10-08T12:22:11Zx",
+            "2020-10-08T25:00:00",
+            "2020-1-08",
+            "+2020-10-08",
+            "2020-10-08T12:22:11+24:00",
+        ] {
+            assert_eq!(parse_iso(s), None, "{s}");
+        }
+        assert_eq!(parse_local("2020-10-08T12:22"), None);
+        assert_eq!(parse_local("2020-10-08 12:22:11"), None);
+    }
+
+    #[test]
+    fn formats_extreme_years() {
+        let t = DateTime::from_timestamp(253_402_300_799, 0).unwrap();
+        assert_eq!(fmt_millis(t), "9999-12-31T23:59:59.000Z");
+        let t = DateTime::from_timestamp(253_402_300_800, 0).unwrap();
+        assert_eq!(fmt_millis(t), "+10000-01-01T00:00:00.000Z");
     }
 
     #[test]
