@@ -27,6 +27,14 @@ impl Doc {
         Doc::default()
     }
 
+    /// A document holding `fields` (nested objects, not dotted keys).
+    pub fn from_fields(fields: Map<String, Value>) -> Self {
+        Doc {
+            fields,
+            ..Doc::default()
+        }
+    }
+
     /// Sets `path` (dotted) to `v`, creating objects on the way. A non-object met on the
     /// way is replaced by an object (the later, more specific field wins).
     pub fn set(&mut self, path: &str, v: impl Into<Value>) {
@@ -175,17 +183,19 @@ pub fn remove_empty(map: &mut Map<String, Value>) {
 /// `""`, `[]`, `{}` and `null` array elements (Elastic's MISP null scrub).
 pub fn remove_nulls(map: &mut Map<String, Value>) {
     map.retain(|_, v| {
-        match v {
-            Value::Object(m) => remove_nulls(m),
-            Value::Array(a) => a.iter_mut().for_each(|x| {
-                if let Value::Object(m) = x {
-                    remove_nulls(m)
-                }
-            }),
-            _ => {}
-        }
+        nulls_within(v);
         !v.is_null()
     });
+}
+
+/// [`remove_nulls`] on every map inside `v`, through arrays at any depth (an array of
+/// arrays of objects too); the depth is bounded by the input depth limit.
+fn nulls_within(v: &mut Value) {
+    match v {
+        Value::Object(m) => remove_nulls(m),
+        Value::Array(a) => a.iter_mut().for_each(nulls_within),
+        _ => {}
+    }
 }
 
 fn clean_value(v: &mut Value) {
@@ -257,6 +267,10 @@ mod tests {
             json!({"a": null, "b": "", "c": {"d": null, "e": []}, "f": [null, {"g": null}]});
         remove_nulls(m.as_object_mut().unwrap());
         assert_eq!(m, json!({"b": "", "c": {"e": []}, "f": [null, {}]}));
+        // through nested arrays too (found by the property tests)
+        let mut m = json!({"a": [[{"name": null, "x": 1}], [null]]});
+        remove_nulls(m.as_object_mut().unwrap());
+        assert_eq!(m, json!({"a": [[{"x": 1}], [null]]}));
     }
 
     #[test]

@@ -209,9 +209,13 @@ fn take_conf(outer: &mut Map<String, Value>) -> (Option<String>, Option<bool>) {
             conf.entry(k["_conf.".len()..].to_string()).or_insert(v);
         }
     }
-    let duration = DURATION_KEYS
-        .iter()
-        .find_map(|k| conf.get(*k).and_then(Value::as_str).map(str::to_string));
+    // A value that is not a string (`5`, `true`) is passed on as its JSON text, so the
+    // mapping's duration check reports it instead of the option silently taking over.
+    let duration = DURATION_KEYS.iter().find_map(|k| match conf.get(*k) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    });
     let identity = match conf.get("identity") {
         Some(Value::Bool(b)) => Some(*b),
         Some(Value::String(s)) => Some(s.eq_ignore_ascii_case("true")),
@@ -239,31 +243,36 @@ pub fn parse_limited(text: &str, limits: &Limits, what: &str) -> Result<Value, S
 
 fn check_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
     let mut depth = 0usize;
-    let mut in_str = false;
-    let mut escaped = false;
-    let mut str_start = 0usize;
-    for (i, &c) in b.iter().enumerate() {
-        if in_str {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_str = false;
-                if i - str_start > limits.max_string_bytes {
+    let mut i = 0usize;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' => {
+                // skip the string with memchr: find its closing quote, stepping over escapes
+                let start = i + 1;
+                let mut j = start;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &b[j..]) {
+                        Some(k) if b[j + k] == b'\\' => j = (j + k + 2).min(b.len()),
+                        Some(k) => {
+                            j += k;
+                            break;
+                        }
+                        None => {
+                            j = b.len();
+                            break;
+                        }
+                    }
+                }
+                let len = j.min(b.len()) - start;
+                if len > limits.max_string_bytes {
                     return Err(format!(
-                        "holds a string of {} bytes at offset {str_start}, over the limit max_string_bytes = {}; raise limits.max_string_bytes to accept it",
-                        i - str_start,
+                        "holds a string of {len} bytes at offset {start}, over the limit max_string_bytes = {}; raise limits.max_string_bytes to accept it",
                         limits.max_string_bytes
                     ));
                 }
-            }
-            continue;
-        }
-        match c {
-            b'"' => {
-                in_str = true;
-                str_start = i + 1;
+                i = j + 1;
+                continue;
             }
             b'{' | b'[' => {
                 depth += 1;
@@ -277,6 +286,7 @@ fn check_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     Ok(())
 }
@@ -301,6 +311,18 @@ mod tests {
         assert_eq!(r.body, json!({"a": 1}));
         assert_eq!(r.conf_duration.as_deref(), Some("5d"));
         assert!(r.tags.is_empty());
+    }
+
+    #[test]
+    fn conf_duration_of_another_type_is_passed_on_as_text() {
+        let r = read(br#"{"a":1,"_conf":{"ioc_expiration_duration":5}}"#, &opts()).unwrap();
+        assert_eq!(r.conf_duration.as_deref(), Some("5"));
+        let r = read(
+            br#"{"a":1,"_conf":{"ioc_expiration_duration":null}}"#,
+            &opts(),
+        )
+        .unwrap();
+        assert_eq!(r.conf_duration, None);
     }
 
     #[test]
@@ -368,6 +390,14 @@ mod tests {
         o.limits.max_input_bytes = 2;
         let e = read(b"[1, 2]", &o).unwrap_err();
         assert!(e.message.contains("max_input_bytes = 2"), "{}", e.message);
+    }
+
+    #[test]
+    fn unterminated_strings_and_trailing_escapes_are_scanned_safely() {
+        for raw in [&b"\"abc\\"[..], b"\"", b"[\"\\", b"\"\\\"", b"{\"a\":\"\\\\\"}"] {
+            let _ = read(raw, &opts());
+        }
+        assert!(read(br#"{"a":"x\\"}"#, &opts()).is_ok());
     }
 
     #[test]

@@ -223,19 +223,16 @@ pub fn to_json(doc: &Document) -> String {
 /// `pipeline_error` shape.
 fn finish(
     info: &DatasetInfo,
-    doc: Doc,
+    mut doc: Doc,
     original: &str,
     rec_tags: &[String],
     opts: &Options,
 ) -> Document {
-    let own_original = doc.original.clone();
-    let key = doc.key.clone();
-    let fp_values = doc.fingerprint.clone();
+    let own_original = doc.original.take();
+    let key = doc.key.take();
+    let fp_values = std::mem::take(&mut doc.fingerprint);
     let (fields, errors, doc_tags) = doc.into_parts();
-    let mut d = Doc::new();
-    for (k, v) in fields {
-        d.set(&k, v);
-    }
+    let mut d = Doc::from_fields(fields);
     d.set("ecs.version", ECS_VERSION);
     d.set("event.module", info.module);
     d.set("event.dataset", info.id);
