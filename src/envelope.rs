@@ -42,8 +42,9 @@ pub struct Unreadable {
     pub tags: Vec<String>,
 }
 
-/// Reads `raw` as one record.
+/// Reads `raw` as one record. A UTF-8 byte-order mark before it is not part of it.
 pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
     let fail = |message: String, tags: Vec<String>| {
         Box::new(Unreadable {
             message,
@@ -398,6 +399,12 @@ mod tests {
             let _ = read(raw, &opts());
         }
         assert!(read(br#"{"a":"x\\"}"#, &opts()).is_ok());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let r = read(b"\xEF\xBB\xBF{\"a\":1}", &opts()).unwrap();
+        assert_eq!(r.original, r#"{"a":1}"#);
     }
 
     #[test]

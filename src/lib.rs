@@ -197,7 +197,7 @@ pub fn transform(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<Document> 
     if docs.len() > opts.limits.max_documents {
         let mut d = Doc::new();
         d.error(format!(
-            "record yields {} documents, over the limit max_documents = {}; raise limits.max_documents to accept it",
+            "record yields {} document(s), over the limit max_documents = {}; raise limits.max_documents to accept it",
             docs.len(),
             opts.limits.max_documents
         ));

@@ -1,0 +1,84 @@
+//! The WebAssembly component guest: exports `ti:ecs/transformer` (`wit/ti-ecs.wit`).
+//!
+//! Built for `wasm32-unknown-unknown` with `--no-default-features --features component`,
+//! then wrapped into a component by `wit-component` (see `host-tests/build.rs`). The world
+//! imports nothing, and nothing here needs an import: `now` arrives in the options.
+//!
+//! This file only converts: WIT options → [`OptionsSpec`] → [`Options`], then calls
+//! [`crate::transform_to_json`].
+
+use crate::{Dataset, Limits, Options, OptionsSpec, SeverityScale};
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "ti-ecs",
+});
+
+use exports::ti::ecs::transformer as wit;
+
+/// The exported implementation.
+struct Component;
+
+impl wit::Guest for Component {
+    fn transform(
+        dataset: wit::Dataset,
+        record: String,
+        options: wit::Options,
+    ) -> Result<Vec<String>, wit::Error> {
+        let opts = to_options(options)?;
+        Ok(crate::transform_to_json(
+            to_dataset(dataset),
+            record.as_bytes(),
+            &opts,
+        ))
+    }
+
+    fn transform_batch(
+        dataset: wit::Dataset,
+        records: Vec<String>,
+        options: wit::Options,
+    ) -> Result<Vec<Vec<String>>, wit::Error> {
+        let opts = to_options(options)?;
+        let dataset = to_dataset(dataset);
+        Ok(records
+            .iter()
+            .map(|r| crate::transform_to_json(dataset, r.as_bytes(), &opts))
+            .collect())
+    }
+}
+
+export!(Component);
+
+fn to_dataset(d: wit::Dataset) -> Dataset {
+    match d {
+        wit::Dataset::AnomaliThreatstream => Dataset::AnomaliThreatstream,
+        wit::Dataset::AnomaliIntelligence => Dataset::AnomaliIntelligence,
+        wit::Dataset::MispThreat => Dataset::MispThreat,
+        wit::Dataset::MispThreatAttributes => Dataset::MispThreatAttributes,
+    }
+}
+
+fn to_options(o: wit::Options) -> Result<Options, wit::Error> {
+    let defaults = Limits::default();
+    // A limit too large for this target's usize saturates: it cannot be reached anyway.
+    let size = |v: Option<u64>, d: usize| v.map_or(d, |v| usize::try_from(v).unwrap_or(usize::MAX));
+    let spec = OptionsSpec {
+        now: o.now,
+        ioc_expiration_duration: o.ioc_expiration_duration,
+        tags: o.tags,
+        preserve_original_event: o.preserve_original_event,
+        raw_field: o.raw_field,
+        severity_scale: match o.severity_scale {
+            wit::SeverityScale::Fixture => SeverityScale::Fixture,
+            wit::SeverityScale::Detection => SeverityScale::Detection,
+        },
+        identity: o.identity,
+        limits: Limits {
+            max_input_bytes: size(o.limits.max_input_bytes, defaults.max_input_bytes),
+            max_depth: size(o.limits.max_depth.map(u64::from), defaults.max_depth),
+            max_documents: size(o.limits.max_documents, defaults.max_documents),
+            max_string_bytes: size(o.limits.max_string_bytes, defaults.max_string_bytes),
+        },
+    };
+    spec.into_options().map_err(wit::Error::InvalidOptions)
+}

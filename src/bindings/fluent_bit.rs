@@ -1,0 +1,272 @@
+//! The Fluent Bit `wasm` filter module (`wasm32-wasip1` cdylib, feature `fluent-bit`).
+//!
+//! ## Calling convention (`shared/hosts/FLUENT_BIT.md`)
+//!
+//! One exported function per data set — [`anomali_threatstream`],
+//! [`anomali_intelligence`], [`misp_threat`], [`misp_threat_attributes`] — called once per
+//! record as `(tag_ptr, tag_len, time_sec, time_nsec, record_ptr, record_len) -> ptr`.
+//! The record is JSON text in guest memory; the result points at one NUL-terminated JSON
+//! object (or at `""`, which drops the record) in a buffer owned by the module and reused
+//! by the next call.
+//!
+//! ## What the module decides
+//!
+//! - `now` is the record's time (`time_sec`, `time_nsec`), so the output is deterministic:
+//!   `event.ingested` and every expiration rule use it. The tag is not used.
+//! - The ABI carries no options. Per-record settings travel in the record, as Elastic's
+//!   agent sends them (`_conf.ioc_expiration_duration`, also as the literal dotted key
+//!   that Fluent Bit's `modify` filter writes, and `tags`); the core reads them.
+//!   Everything else keeps its default.
+//! - A record that yields several documents (a whole MISP event or response) cannot pass
+//!   through a filter, which returns one record: it becomes ONE error document keeping
+//!   the original and saying to split records before the filter. A record that yields no
+//!   document (an empty MISP response) is dropped with `""`.
+//! - `record_ptr == 0` (Fluent Bit could not copy the record into the guest) gives an
+//!   error document naming the `wasm_heap_size` setting and the record's length.
+//! - Never traps: the core never panics, parsing is depth-limited, no recursion here.
+//!
+//! ## Building
+//!
+//! `malloc` and `free` are wasi-libc's, the allocator Rust's `std` uses on this target,
+//! exported by linker arguments (so the host can copy records of any size through the
+//! guest allocator). A Rust `cdylib` on `wasm32-wasip1` does not export `_initialize` by
+//! itself (measured); [`_initialize`] below makes the module a WASI reactor:
+//!
+//! ```text
+//! cargo rustc -p ti-ecs --lib --crate-type cdylib --target wasm32-wasip1 --profile wasm \
+//!     --no-default-features --features fluent-bit -- \
+//!     -C link-arg=--export=malloc -C link-arg=--export=free
+//! # → target/wasm32-wasip1/wasm/ti_ecs.wasm
+//! ```
+
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::{Dataset, Document, Options};
+
+/// The Fluent Bit `wasm` filter setting that bounds the records the host can copy in.
+pub const HEAP_SETTING: &str = "wasm_heap_size";
+
+/// The output buffer, reused across calls; the host copies the result before the next one.
+static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// What one call returns: one document, or nothing (drop the record).
+///
+/// `record` is `None` when the host passed `record_ptr == 0`; `record_len` is then the
+/// length of the record it could not copy.
+pub fn filter(
+    dataset: Dataset,
+    time_sec: u32,
+    time_nsec: u32,
+    record: Option<&[u8]>,
+    record_len: u32,
+) -> Option<Document> {
+    let opts = Options::new(record_time(time_sec, time_nsec));
+    let Some(raw) = record else {
+        let msg = format!(
+            "record of {record_len} bytes did not reach the filter: it is larger than the fluent bit wasm heap; raise `{HEAP_SETTING}` of the `wasm` filter above {record_len} bytes"
+        );
+        return Some(error_document(dataset, b"", msg, &opts));
+    };
+    let mut docs = crate::transform(dataset, raw, &opts);
+    match docs.len() {
+        0 => None,
+        1 => docs.pop(),
+        n => {
+            let msg = format!(
+                "record yields {n} documents but a fluent bit filter returns one record per record: split the record before the `wasm` filter (one misp attribute per record), or use `ti-ecs serve`"
+            );
+            Some(error_document(dataset, raw, msg, &opts))
+        }
+    }
+}
+
+/// The time Fluent Bit gives the record; a nanosecond part out of range is dropped.
+fn record_time(sec: u32, nsec: u32) -> DateTime<Utc> {
+    let sec = i64::from(sec);
+    DateTime::from_timestamp(sec, nsec)
+        .or_else(|| DateTime::from_timestamp(sec, 0))
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// An error document for `raw` with `msg` as its only `error.message`.
+///
+/// The core makes it: with `max_documents = 1` a fan-out record becomes the core's own
+/// error document (original and tags kept), and an empty record an unreadable-record one;
+/// only the message is replaced by one that fits Fluent Bit.
+fn error_document(dataset: Dataset, raw: &[u8], msg: String, opts: &Options) -> Document {
+    let mut one = opts.clone();
+    one.limits.max_documents = 1;
+    let mut doc = crate::transform(dataset, raw, &one)
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let message = Value::Array(vec![Value::String(msg)]);
+    match doc.get_mut("error") {
+        Some(Value::Object(e)) => {
+            e.insert("message".to_string(), message);
+        }
+        _ => {
+            let mut e = Map::new();
+            e.insert("message".to_string(), message);
+            doc.insert("error".to_string(), Value::Object(e));
+        }
+    }
+    doc
+}
+
+/// Runs [`filter`] and writes its result, NUL-terminated, into the reused buffer.
+///
+/// # Safety
+///
+/// `record_ptr` is null or points at `record_len` readable bytes.
+unsafe fn call(
+    dataset: Dataset,
+    time_sec: u32,
+    time_nsec: u32,
+    record_ptr: *const u8,
+    record_len: u32,
+) -> *const u8 {
+    let record = if record_ptr.is_null() {
+        None
+    } else {
+        // SAFETY: the host copied `record_len` bytes to `record_ptr` (the caller's contract).
+        Some(unsafe { std::slice::from_raw_parts(record_ptr, record_len as usize) })
+    };
+    let doc = filter(dataset, time_sec, time_nsec, record, record_len);
+    let mut out = OUT.lock().unwrap_or_else(PoisonError::into_inner);
+    out.clear();
+    if let Some(doc) = doc
+        && serde_json::to_writer(&mut *out, &doc).is_err()
+    {
+        // Serialising a map of JSON values does not fail; stay total anyway.
+        out.clear();
+        out.extend_from_slice(b"{}");
+    }
+    out.push(0);
+    out.as_ptr()
+}
+
+/// Makes the module a WASI reactor: Fluent Bit (WAMR) calls `_initialize` once after
+/// instantiating it, which runs the static constructors. Exporting it also keeps the
+/// linker from wrapping every exported function with constructor calls, and silences the
+/// warning WAMR prints into the output stream for modules without it. Later calls do
+/// nothing.
+#[cfg(target_family = "wasm")]
+#[unsafe(no_mangle)]
+pub extern "C" fn _initialize() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static DONE: AtomicBool = AtomicBool::new(false);
+    unsafe extern "C" {
+        /// Synthesised by the linker: runs the static constructors.
+        fn __wasm_call_ctors();
+    }
+    if !DONE.swap(true, Ordering::SeqCst) {
+        // SAFETY: the linker-provided constructor runner, called once.
+        unsafe { __wasm_call_ctors() }
+    }
+}
+
+macro_rules! entry_points {
+    ($($name:ident => $dataset:ident, $id:literal;)*) => {$(
+        #[doc = concat!("The `", $id, "` filter: `function_name: ", stringify!($name), "`.")]
+        ///
+        /// # Safety
+        ///
+        /// Called by the Fluent Bit host: `record_ptr` is null or points at `record_len`
+        /// readable bytes. The tag is not read.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(
+            _tag_ptr: *const u8,
+            _tag_len: u32,
+            time_sec: u32,
+            time_nsec: u32,
+            record_ptr: *const u8,
+            record_len: u32,
+        ) -> *const u8 {
+            // SAFETY: forwarded from this function's contract.
+            unsafe { call(Dataset::$dataset, time_sec, time_nsec, record_ptr, record_len) }
+        }
+    )*};
+}
+
+entry_points! {
+    anomali_threatstream => AnomaliThreatstream, "ti_anomali.threatstream";
+    anomali_intelligence => AnomaliIntelligence, "ti_anomali.intelligence";
+    misp_threat => MispThreat, "ti_misp.threat";
+    misp_threat_attributes => MispThreatAttributes, "ti_misp.threat_attributes";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T: u32 = 1_767_225_600; // 2026-01-01T00:00:00Z
+
+    fn run(
+        f: unsafe extern "C" fn(*const u8, u32, u32, u32, *const u8, u32) -> *const u8,
+        rec: &[u8],
+    ) -> String {
+        let mut input = rec.to_vec();
+        input.push(0);
+        let tag = b"t\0";
+        // SAFETY: both buffers outlive the call; the result is copied before the next call.
+        unsafe {
+            let p = f(tag.as_ptr(), 1, T, 0, input.as_ptr(), rec.len() as u32);
+            std::ffi::CStr::from_ptr(p.cast())
+                .to_str()
+                .unwrap()
+                .to_string()
+        }
+    }
+
+    #[test]
+    fn record_time_is_now() {
+        let t = record_time(T, 5_000_000);
+        assert_eq!(crate::dates::fmt_es(t), "2026-01-01T00:00:00.005Z");
+        assert_eq!(record_time(T, 2_000_000_000), record_time(T, 0));
+    }
+
+    #[test]
+    fn unreadable_record_is_one_error_object() {
+        let out = run(misp_threat_attributes, b"{not json");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v["event"]["kind"], "pipeline_error");
+        assert_eq!(v["event"]["original"], "{not json");
+    }
+
+    #[test]
+    fn missing_record_names_the_heap_setting_and_length() {
+        let doc = filter(Dataset::MispThreat, T, 0, None, 70_000).unwrap();
+        let v = Value::Object(doc);
+        assert_eq!(v["event"]["kind"], "pipeline_error");
+        let msg = v["error"]["message"][0].as_str().unwrap();
+        assert!(
+            msg.contains("`wasm_heap_size`") && msg.contains("70000"),
+            "{msg}"
+        );
+        assert_eq!(v["error"]["message"].as_array().unwrap().len(), 1);
+        // SAFETY: a null record is allowed by the contract.
+        let out = unsafe {
+            std::ffi::CStr::from_ptr(
+                anomali_intelligence(std::ptr::null(), 0, T, 0, std::ptr::null(), 9).cast(),
+            )
+        };
+        assert!(out.to_str().unwrap().contains("record of 9 bytes"));
+    }
+
+    #[test]
+    fn output_matches_the_core() {
+        for ds in Dataset::all() {
+            let raw =
+                br#"{"message":"{\"a\":1}","tags":["t"],"_conf.ioc_expiration_duration":"5d"}"#;
+            let docs = crate::transform_to_json(ds, raw, &Options::new(record_time(T, 0)));
+            if docs.len() == 1 {
+                let doc = filter(ds, T, 0, Some(raw), raw.len() as u32).unwrap();
+                assert_eq!(crate::to_json(&doc), docs[0], "{ds}");
+            }
+        }
+    }
+}
