@@ -42,9 +42,9 @@ pub struct Unreadable {
     pub tags: Vec<String>,
 }
 
-/// Reads `raw` as one record. A UTF-8 byte-order mark before it is not part of it.
+/// Reads `raw` as one record. A UTF-8 byte-order mark before the JSON is skipped when
+/// parsing; `event.original` keeps the record as received.
 pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
-    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
     let fail = |message: String, tags: Vec<String>| {
         Box::new(Unreadable {
             message,
@@ -61,8 +61,12 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
             opts.tags.clone(),
         )
     })?;
-    let value =
-        parse_limited(text, &opts.limits, "record").map_err(|m| fail(m, opts.tags.clone()))?;
+    let value = parse_limited(
+        text.strip_prefix('\u{feff}').unwrap_or(text),
+        &opts.limits,
+        "record",
+    )
+    .map_err(|m| fail(m, opts.tags.clone()))?;
     let Value::Object(mut outer) = value else {
         return Ok(Record {
             body: value,
@@ -395,7 +399,13 @@ mod tests {
 
     #[test]
     fn unterminated_strings_and_trailing_escapes_are_scanned_safely() {
-        for raw in [&b"\"abc\\"[..], b"\"", b"[\"\\", b"\"\\\"", b"{\"a\":\"\\\\\"}"] {
+        for raw in [
+            &b"\"abc\\"[..],
+            b"\"",
+            b"[\"\\",
+            b"\"\\\"",
+            b"{\"a\":\"\\\\\"}",
+        ] {
             let _ = read(raw, &opts());
         }
         assert!(read(br#"{"a":"x\\"}"#, &opts()).is_ok());
@@ -404,7 +414,8 @@ mod tests {
     #[test]
     fn a_byte_order_mark_is_skipped() {
         let r = read(b"\xEF\xBB\xBF{\"a\":1}", &opts()).unwrap();
-        assert_eq!(r.original, r#"{"a":1}"#);
+        assert_eq!(r.body, json!({"a": 1}));
+        assert_eq!(r.original, "\u{feff}{\"a\":1}");
     }
 
     #[test]

@@ -611,7 +611,8 @@ proptest! {
     }
 }
 
-/// An unreadable record that is valid UTF-8 and no envelope keeps exactly its text.
+/// An unreadable record that is valid UTF-8 and no envelope keeps exactly its text. (A
+/// byte-order mark before valid JSON is readable: see `envelope::tests`.)
 #[test]
 fn unreadable_text_is_kept_verbatim() {
     let opts = Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap());
@@ -620,7 +621,6 @@ fn unreadable_text_is_kept_verbatim() {
         "nope",
         "{\"a\":1",
         "[1,,2]",
-        "\u{feff}{}",
         "{\"a\":1e400}",
         "{} {}",
     ] {
