@@ -27,6 +27,52 @@ enum Command {
     Transform(TransformArgs),
     /// List the data sets and the input each accepts.
     Datasets,
+    /// Run the HTTP sidecar: `POST /v1/<dataset-id>` with NDJSON records (Vector's `http`
+    /// sink), documents back as NDJSON or forwarded downstream; `GET /health`.
+    ///
+    /// The component runs in a sandbox per tenant (`X-Tenant` header): a memory cap and a
+    /// deadline per call. Options come from `--config` and the query string (`now`,
+    /// `ioc_expiration_duration`, `tag`, `preserve_original_event`, `identity`,
+    /// `severity_scale`, `raw_field`). SIGINT/SIGTERM finish the requests in flight, then exit.
+    #[cfg(feature = "serve")]
+    Serve(ServeArgs),
+}
+
+#[cfg(feature = "serve")]
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = ti_ecs_host::serve::DEFAULT_LISTEN)]
+    listen: String,
+    /// POST the documents (NDJSON) to this URL, e.g. Vector's `http_server` source,
+    /// instead of returning them; a batch downstream refuses is answered 502.
+    #[arg(long, value_name = "URL")]
+    forward: Option<String>,
+    /// Attempts per batch when forwarding.
+    #[arg(long, default_value_t = ti_ecs_host::serve::DEFAULT_FORWARD_ATTEMPTS)]
+    forward_attempts: u32,
+    /// Options file, the core's JSON options form (`now` may be left out: the request's
+    /// time); the query string overrides it.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Per-tenant limits: `{"<tenant>": {"memory_mib": 64, "deadline_ms": 500}}`.
+    #[arg(long, value_name = "FILE")]
+    tenants: Option<PathBuf>,
+    /// Largest request body, in bytes (larger: 413).
+    #[arg(long, value_name = "BYTES", default_value_t = ti_ecs_host::serve::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+    /// Memory cap of a tenant's instance, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = ti_ecs_host::DEFAULT_MEMORY_BYTES >> 20)]
+    memory_mib: usize,
+    /// Deadline of one record's transform, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = ti_ecs_host::DEFAULT_DEADLINE.as_millis() as u64)]
+    deadline_ms: u64,
+    /// Most tenants kept at once.
+    #[arg(long, default_value_t = ti_ecs_host::DEFAULT_MAX_TENANTS)]
+    max_tenants: usize,
+    /// Worker threads (requests served at once).
+    #[arg(long, default_value_t = ti_ecs_host::serve::DEFAULT_THREADS)]
+    threads: usize,
 }
 
 #[derive(clap::Args)]
@@ -111,6 +157,8 @@ fn main() -> ExitCode {
             }
             Ok(())
         }
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => serve(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -177,6 +225,59 @@ fn transform(args: TransformArgs) -> Result<(), String> {
             records.len()
         );
     }
+    Ok(())
+}
+
+#[cfg(feature = "serve")]
+fn serve(args: ServeArgs) -> Result<(), String> {
+    use ti_ecs_host::serve::{ServeConfig, Server, options_file, tenants_file};
+    let read = |p: &PathBuf| {
+        std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))
+    };
+    let limits = ti_ecs_host::TenantLimits {
+        memory_bytes: args.memory_mib.saturating_mul(1 << 20),
+        deadline: std::time::Duration::from_millis(args.deadline_ms),
+    };
+    let options = match &args.config {
+        Some(p) => options_file(&read(p)?).map_err(|e| format!("`{}`: {e}", p.display()))?,
+        None => Default::default(),
+    };
+    let tenants = match &args.tenants {
+        Some(p) => {
+            tenants_file(&read(p)?, limits).map_err(|e| format!("`{}`: {e}", p.display()))?
+        }
+        None => Default::default(),
+    };
+    let config = ServeConfig {
+        listen: args.listen,
+        forward: args.forward,
+        forward_attempts: args.forward_attempts,
+        options,
+        max_body_bytes: args.max_body_bytes,
+        threads: args.threads,
+        sandbox: ti_ecs_host::SandboxConfig {
+            default_limits: limits,
+            max_tenants: args.max_tenants,
+            ..Default::default()
+        },
+        tenants,
+        ..ServeConfig::default()
+    };
+    let server = Server::bind(config)?;
+    let stop = server.shutdown_handle();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])
+    .map_err(|e| format!("cannot handle signals: {e}"))?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            eprintln!("ti-ecs serve: signal {sig}: finishing the requests in flight");
+            stop.shutdown();
+        }
+    });
+    eprintln!("ti-ecs serve: listening on http://{}", server.local_addr());
+    server.run();
     Ok(())
 }
 

@@ -2,16 +2,12 @@
 
 use std::sync::OnceLock;
 
-use serde::Deserialize;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store};
 
-wasmtime::component::bindgen!({
-    path: "../wit",
-    world: "ti-ecs",
-});
-
-pub use exports::ti::ecs::transformer::{Dataset, Error, Limits, Options, SeverityScale};
+// The one `bindgen!` and options converter of the workspace live in ti-ecs-host.
+pub use ti_ecs_host::bindings::options_from_json;
+pub use ti_ecs_host::bindings::{Dataset, Error, Limits, Options, SeverityScale, TiEcs, TiEcsPre};
 
 /// The compiled component and an empty linker: it imports nothing, so nothing is linked.
 pub struct Host {
@@ -110,60 +106,5 @@ pub fn dataset(id: &str) -> Option<Dataset> {
         ti_ecs::Dataset::AnomaliIntelligence => Dataset::AnomaliIntelligence,
         ti_ecs::Dataset::MispThreat => Dataset::MispThreat,
         ti_ecs::Dataset::MispThreatAttributes => Dataset::MispThreatAttributes,
-    })
-}
-
-/// The core's JSON options form, mirrored to build WIT [`Options`] from the same files.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Spec {
-    now: String,
-    #[serde(default)]
-    ioc_expiration_duration: Option<String>,
-    #[serde(default)]
-    tags: Vec<String>,
-    #[serde(default)]
-    preserve_original_event: bool,
-    #[serde(default)]
-    raw_field: Option<String>,
-    #[serde(default)]
-    severity_scale: Option<String>,
-    #[serde(default)]
-    identity: bool,
-    #[serde(default)]
-    limits: SpecLimits,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-struct SpecLimits {
-    max_input_bytes: Option<u64>,
-    max_depth: Option<u32>,
-    max_documents: Option<u64>,
-    max_string_bytes: Option<u64>,
-}
-
-/// WIT [`Options`] from the core's JSON options form (a golden case's `.options.json`).
-pub fn options_from_json(text: &str) -> Result<Options, String> {
-    let s: Spec = serde_json::from_str(text).map_err(|e| format!("invalid options: {e}"))?;
-    let severity_scale = match s.severity_scale.as_deref() {
-        None | Some("fixture") => SeverityScale::Fixture,
-        Some("detection") => SeverityScale::Detection,
-        Some(other) => return Err(format!("invalid option `severity_scale`: `{other}`")),
-    };
-    Ok(Options {
-        now: s.now,
-        ioc_expiration_duration: s.ioc_expiration_duration,
-        tags: s.tags,
-        preserve_original_event: s.preserve_original_event,
-        raw_field: s.raw_field,
-        severity_scale,
-        identity: s.identity,
-        limits: Limits {
-            max_input_bytes: s.limits.max_input_bytes,
-            max_depth: s.limits.max_depth,
-            max_documents: s.limits.max_documents,
-            max_string_bytes: s.limits.max_string_bytes,
-        },
     })
 }

@@ -1,6 +1,6 @@
 //! wasmtime host for ti-ecs.
 //!
-//! The build script (`build.rs`) builds both wasm artifacts from the workspace's crate;
+//! ti-ecs-host's build script builds both wasm artifacts from the workspace's crate;
 //! this library loads them:
 //!
 //! - [`component`]: the `ti:ecs` component (imports nothing), called through bindings
@@ -13,8 +13,8 @@
 pub mod component;
 pub mod fluent_bit;
 
-/// The component built by `build.rs`.
-pub const COMPONENT_PATH: &str = env!("TI_ECS_COMPONENT");
+/// The component built by ti-ecs-host's `build.rs`.
+pub const COMPONENT_PATH: &str = ti_ecs_host::COMPONENT_PATH;
 
-/// The Fluent Bit module built by `build.rs`.
-pub const FLUENT_BIT_PATH: &str = env!("TI_ECS_FLUENT_BIT");
+/// The Fluent Bit module built by ti-ecs-host's `build.rs`.
+pub const FLUENT_BIT_PATH: &str = ti_ecs_host::FLUENT_BIT_PATH;

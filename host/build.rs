@@ -1,17 +1,23 @@
-//! Builds both wasm artifacts from the workspace's own crate, so `cargo test` alone is
+//! Builds the wasm artifacts from the workspace's own crates, so `cargo build` alone is
 //! enough:
 //!
-//! - the component: `ti-ecs` for `wasm32-unknown-unknown` with `--features component`,
-//!   wrapped into a component by `wit-component` (no `wasm-tools` CLI needed);
-//! - the Fluent Bit module: `ti-ecs` for `wasm32-wasip1` with `--features fluent-bit`,
-//!   exporting wasi-libc's `malloc` and `free`.
+//! - always, the component: `ti-ecs` for `wasm32-unknown-unknown` with
+//!   `--features component`, wrapped into a component by `wit-component` (no `wasm-tools`
+//!   CLI needed); the library embeds it;
+//! - with the `test-artifacts` feature (host-tests turns it on), also
+//!   - the Fluent Bit module: `ti-ecs` for `wasm32-wasip1` with `--features fluent-bit`,
+//!     exporting wasi-libc's `malloc` and `free`;
+//!   - the misbehaving guest (`misbehave-guest/`), a component of the same world that
+//!     loops, hoards memory or traps on request.
 //!
 //! A missing wasm target is added with `rustup target add` (machines with
 //! `RUSTUP_AUTO_INSTALL=0` do not install the targets `rust-toolchain.toml` lists). The
 //! nested cargo uses its own target directory (`<target>/guest`) so it never waits on the
 //! outer cargo's lock, and none of the outer build's flags or wrappers.
 //!
-//! The artifacts' paths reach the crate as `TI_ECS_COMPONENT` and `TI_ECS_FLUENT_BIT`.
+//! The artifacts' paths reach the crate as `TI_ECS_COMPONENT`, `TI_ECS_FLUENT_BIT` and
+//! `TI_ECS_MISBEHAVE` (the last two empty without `test-artifacts`), the WIT directory as
+//! `TI_ECS_WIT`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -31,28 +37,42 @@ const CLEARED_ENV: &[&str] = &[
     "RUSTFLAGS",
 ];
 
-/// One wasm build: target, feature, extra linker arguments.
+/// One wasm build: package, target, features, extra linker arguments, output file stem.
 struct Guest {
+    package: &'static str,
     target: &'static str,
-    feature: &'static str,
+    features: &'static [&'static str],
     rustc_args: &'static [&'static str],
+    stem: &'static str,
 }
 
 const COMPONENT: Guest = Guest {
+    package: "ti-ecs",
     target: "wasm32-unknown-unknown",
-    feature: "component",
+    features: &["component"],
     rustc_args: &[],
+    stem: "ti_ecs",
 };
 
 const FLUENT_BIT: Guest = Guest {
+    package: "ti-ecs",
     target: "wasm32-wasip1",
-    feature: "fluent-bit",
+    features: &["fluent-bit"],
     rustc_args: &[
         "-C",
         "link-arg=--export=malloc",
         "-C",
         "link-arg=--export=free",
     ],
+    stem: "ti_ecs",
+};
+
+const MISBEHAVE: Guest = Guest {
+    package: "ti-ecs-misbehave-guest",
+    target: "wasm32-unknown-unknown",
+    features: &[],
+    rustc_args: &[],
+    stem: "ti_ecs_misbehave_guest",
 };
 
 fn main() {
@@ -66,43 +86,69 @@ fn run() -> Result<(), String> {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     let workspace = manifest
         .parent()
-        .ok_or("host-tests has no parent directory")?
+        .ok_or("host has no parent directory")?
         .to_path_buf();
     let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
-    for p in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+    for p in [
+        "src",
+        "wit",
+        "Cargo.toml",
+        "Cargo.lock",
+        "host/misbehave-guest",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(p).display());
     }
     println!("cargo:rerun-if-changed=build.rs");
+    let test_artifacts = env::var_os("CARGO_FEATURE_TEST_ARTIFACTS").is_some();
 
     let target_dir = guest_target_dir(&workspace);
-    for g in [&COMPONENT, &FLUENT_BIT] {
-        ensure_target(g.target)?;
+    ensure_target(COMPONENT.target)?;
+    if test_artifacts {
+        ensure_target(FLUENT_BIT.target)?;
     }
 
-    let core = build(&workspace, &target_dir, &COMPONENT)?;
-    let module =
-        std::fs::read(&core).map_err(|e| format!("cannot read `{}`: {e}", core.display()))?;
-    let component = wit_component::ComponentEncoder::default()
-        .module(&module)
-        .and_then(|e| e.validate(true).encode())
-        .map_err(|e| format!("cannot make a component of `{}`: {e:#}", core.display()))?;
     let component_path = out.join("ti_ecs_component.wasm");
-    write(&component_path, &component)?;
-
-    let fb = build(&workspace, &target_dir, &FLUENT_BIT)?;
-    let fb_path = out.join("ti_ecs_fluent_bit.wasm");
-    std::fs::copy(&fb, &fb_path).map_err(|e| format!("cannot copy `{}`: {e}", fb.display()))?;
-
+    componentize(
+        &build(&workspace, &target_dir, &COMPONENT)?,
+        &component_path,
+    )?;
     println!(
         "cargo:rustc-env=TI_ECS_COMPONENT={}",
         component_path.display()
     );
-    println!("cargo:rustc-env=TI_ECS_FLUENT_BIT={}", fb_path.display());
+
+    let (mut fb_env, mut misbehave_env) = (String::new(), String::new());
+    if test_artifacts {
+        let fb = build(&workspace, &target_dir, &FLUENT_BIT)?;
+        let fb_path = out.join("ti_ecs_fluent_bit.wasm");
+        std::fs::copy(&fb, &fb_path).map_err(|e| format!("cannot copy `{}`: {e}", fb.display()))?;
+        fb_env = fb_path.display().to_string();
+
+        let misbehave_path = out.join("ti_ecs_misbehave.wasm");
+        componentize(
+            &build(&workspace, &target_dir, &MISBEHAVE)?,
+            &misbehave_path,
+        )?;
+        misbehave_env = misbehave_path.display().to_string();
+    }
+    println!("cargo:rustc-env=TI_ECS_FLUENT_BIT={fb_env}");
+    println!("cargo:rustc-env=TI_ECS_MISBEHAVE={misbehave_env}");
     println!(
         "cargo:rustc-env=TI_ECS_WIT={}",
         workspace.join("wit").display()
     );
     Ok(())
+}
+
+/// Turns a core module built with wit-bindgen into a component at `dest`.
+fn componentize(core: &Path, dest: &Path) -> Result<(), String> {
+    let module =
+        std::fs::read(core).map_err(|e| format!("cannot read `{}`: {e}", core.display()))?;
+    let component = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .and_then(|e| e.validate(true).encode())
+        .map_err(|e| format!("cannot make a component of `{}`: {e:#}", core.display()))?;
+    std::fs::write(dest, component).map_err(|e| format!("cannot write `{}`: {e}", dest.display()))
 }
 
 /// `<target dir>/guest`: beside the outer build's output, never inside its lock.
@@ -150,7 +196,7 @@ fn ensure_target(target: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds the crate's cdylib for one guest and returns the core module's path.
+/// Builds a package's cdylib for one guest and returns the core module's path.
 fn build(workspace: &Path, target_dir: &Path, g: &Guest) -> Result<PathBuf, String> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(&cargo);
@@ -158,22 +204,18 @@ fn build(workspace: &Path, target_dir: &Path, g: &Guest) -> Result<PathBuf, Stri
         .args([
             "rustc",
             "-p",
-            "ti-ecs",
+            g.package,
             "--lib",
             "--crate-type",
             "cdylib",
             "--target",
             g.target,
         ])
-        .args([
-            "--profile",
-            PROFILE,
-            "--no-default-features",
-            "--features",
-            g.feature,
-        ])
-        .arg("--target-dir")
-        .arg(target_dir);
+        .args(["--profile", PROFILE, "--no-default-features"]);
+    if !g.features.is_empty() {
+        cmd.args(["--features", &g.features.join(",")]);
+    }
+    cmd.arg("--target-dir").arg(target_dir);
     if !g.rustc_args.is_empty() {
         cmd.arg("--").args(g.rustc_args);
     }
@@ -187,13 +229,14 @@ fn build(workspace: &Path, target_dir: &Path, g: &Guest) -> Result<PathBuf, Stri
         .map_err(|e| format!("cannot run `{cargo}`: {e}"))?;
     if !status.success() {
         return Err(format!(
-            "building the `{}` guest for `{}` failed ({status})",
-            g.feature, g.target
+            "building `{}` ({}) for `{}` failed ({status})",
+            g.package,
+            g.features.join(","),
+            g.target
         ));
     }
-    Ok(target_dir.join(g.target).join(PROFILE).join("ti_ecs.wasm"))
-}
-
-fn write(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    std::fs::write(path, bytes).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    Ok(target_dir
+        .join(g.target)
+        .join(PROFILE)
+        .join(format!("{}.wasm", g.stem)))
 }

@@ -1,0 +1,108 @@
+//! A guest of the `ti:ecs` world that misbehaves on request, for the sandbox tests of
+//! `ti-ecs-host` (`host-tests/tests/sandbox.rs`).
+//!
+//! The record text chooses what it does:
+//!
+//! | record | behaviour |
+//! |---|---|
+//! | `loop` | spins forever (stopped by the epoch deadline) |
+//! | `alloc` | allocates without end (stopped by the memory cap) |
+//! | `trap` | executes `unreachable` |
+//! | `recurse` | recurses without end (overflows the shadow stack in linear memory: a trap) |
+//! | anything else | one document `{"echo":<record>,"calls":<calls so far>}` |
+//!
+//! `calls` counts the calls this instance has served, so a test sees when an instance is
+//! reused and when it was re-created after a trap. It is a test fixture: it panics and
+//! loops on purpose.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+wit_bindgen::generate!({
+    path: "../../wit",
+    world: "ti-ecs",
+});
+
+use exports::ti::ecs::transformer::{Dataset, Error, Guest, Options};
+
+/// Calls served by this instance.
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+struct Misbehave;
+
+impl Guest for Misbehave {
+    fn transform(
+        _dataset: Dataset,
+        record: String,
+        _options: Options,
+    ) -> Result<Vec<String>, Error> {
+        let calls = CALLS.fetch_add(1, Ordering::Relaxed) + 1;
+        match record.as_str() {
+            "loop" => spin(),
+            "alloc" => hoard(),
+            "trap" => trap(),
+            "recurse" => Ok(vec![recurse(1).to_string()]),
+            _ => Ok(vec![format!(
+                "{{\"echo\":{},\"calls\":{calls}}}",
+                quote(&record)
+            )]),
+        }
+    }
+
+    fn transform_batch(
+        dataset: Dataset,
+        records: Vec<String>,
+        options: Options,
+    ) -> Result<Vec<Vec<String>>, Error> {
+        records
+            .into_iter()
+            .map(|r| Self::transform(dataset, r, options.clone()))
+            .collect()
+    }
+}
+
+/// An endless loop the optimiser cannot remove.
+fn spin() -> ! {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+/// Allocates 1 MiB blocks, touches them and keeps them, until the host says no.
+fn hoard() -> ! {
+    let mut kept: Vec<Vec<u8>> = Vec::new();
+    loop {
+        kept.push(vec![1u8; 1 << 20]);
+        std::hint::black_box(&kept);
+    }
+}
+
+/// A trap: `unreachable` on wasm.
+fn trap() -> ! {
+    std::process::abort()
+}
+
+/// Recursion without end; each frame keeps a buffer so the stack fills quickly.
+#[allow(unconditional_recursion)]
+fn recurse(depth: u64) -> u64 {
+    let frame = std::hint::black_box([depth; 64]);
+    recurse(depth + 1).wrapping_add(frame[0])
+}
+
+/// A JSON string literal of `s`.
+fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+export!(Misbehave);
