@@ -119,37 +119,63 @@ pub fn from_epoch_micros(us: i64) -> Option<DateTime<Utc>> {
 
 /// `2020-10-08T12:22:11.000Z`: UTC, milliseconds, truncated (never rounded).
 pub fn fmt_millis(t: DateTime<Utc>) -> String {
-    let millis = format!("{:03}", (t.nanosecond() % 1_000_000_000) / 1_000_000);
-    with_fraction(t, &millis)
+    let millis = (t.nanosecond() % 1_000_000_000) / 1_000_000;
+    let mut frac = [0u8; 3];
+    digits(&mut frac, millis);
+    with_fraction(t, &frac)
 }
 
 /// Elasticsearch's form of an ingest-time `ZonedDateTime`: UTC, 3 to 9 fraction digits,
 /// trailing zeros removed but never fewer than 3 (`2026-05-29T11:12:01.58956098Z`).
 pub fn fmt_es(t: DateTime<Utc>) -> String {
-    let nanos = t.nanosecond() % 1_000_000_000;
-    let mut frac = format!("{nanos:09}");
-    while frac.len() > 3 && frac.ends_with('0') {
-        frac.pop();
+    let mut frac = [0u8; 9];
+    digits(&mut frac, t.nanosecond() % 1_000_000_000);
+    let mut len = frac.len();
+    while len > 3 && frac.get(len - 1) == Some(&b'0') {
+        len -= 1;
     }
-    with_fraction(t, &frac)
+    with_fraction(t, frac.get(..len).unwrap_or(&frac))
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.<frac>Z`, written without chrono's format-string machinery; years
-/// outside 0..=9999 take chrono's RFC 3339 form (`+10000-…`).
-fn with_fraction(t: DateTime<Utc>, frac: &str) -> String {
+/// `YYYY-MM-DDTHH:MM:SS.<frac>Z`, written digit by digit (dates are written for every
+/// document: no format machinery); years outside 0..=9999 take chrono's RFC 3339 form
+/// (`+10000-…`). `frac` holds ASCII digits.
+fn with_fraction(t: DateTime<Utc>, frac: &[u8]) -> String {
+    let frac_text = std::str::from_utf8(frac).unwrap_or("000");
     let y = t.year();
     if !(0..=9999).contains(&y) {
         let whole = t.to_rfc3339_opts(SecondsFormat::Secs, true);
-        return format!("{}.{frac}Z", whole.trim_end_matches('Z'));
+        return format!("{}.{frac_text}Z", whole.trim_end_matches('Z'));
     }
-    format!(
-        "{y:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{frac}Z",
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second() % 60
-    )
+    let mut b = *b"0000-00-00T00:00:00.";
+    let (date, time) = (t.date_naive(), t.time());
+    let fields = [
+        (0..4, y.unsigned_abs()),
+        (5..7, date.month()),
+        (8..10, date.day()),
+        (11..13, time.hour()),
+        (14..16, time.minute()),
+        (17..19, time.second() % 60),
+    ];
+    for (range, v) in fields {
+        if let Some(slot) = b.get_mut(range) {
+            digits(slot, v);
+        }
+    }
+    let mut s = String::with_capacity(b.len() + frac_text.len() + 1);
+    s.push_str(std::str::from_utf8(&b).unwrap_or_default());
+    s.push_str(frac_text);
+    s.push('Z');
+    s
+}
+
+/// Writes `v` as decimal digits filling `out`, zero-padded (high digits beyond the width
+/// are dropped; callers pass values that fit).
+fn digits(out: &mut [u8], mut v: u32) {
+    for slot in out.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 #[cfg(test)]

@@ -64,6 +64,18 @@ impl Doc {
         None
     }
 
+    /// The value at `path`, to change in place (no second walk, no key copied).
+    pub fn get_mut(&mut self, path: &str) -> Option<&mut Value> {
+        let (parent, leaf) = split_last(path);
+        let mut cur = &mut self.fields;
+        if let Some(parent) = parent {
+            for p in parent.split('.') {
+                cur = cur.get_mut(p)?.as_object_mut()?;
+            }
+        }
+        cur.get_mut(leaf)
+    }
+
     /// The string at `path`, if it is one.
     pub fn get_str(&self, path: &str) -> Option<&str> {
         self.get(path).and_then(Value::as_str)
@@ -150,21 +162,19 @@ fn object_at<'a>(
     let Some(path) = path else { return root };
     let mut cur = root;
     for p in path.split('.') {
-        let slot = cur
-            .entry(p.to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !slot.is_object() {
-            *slot = Value::Object(Map::new());
+        // Look before inserting: the key is allocated only when the object is new.
+        if !cur.get(p).is_some_and(Value::is_object) {
+            cur.insert(p.to_string(), Value::Object(Map::new()));
         }
-        cur = match slot {
-            Value::Object(m) => m,
+        cur = match cur.get_mut(p) {
+            Some(Value::Object(m)) => m,
             _ => unreachable_object(),
         };
     }
     cur
 }
 
-// `slot` was made an object just above; this path cannot be taken. Kept as a function so
+// The object was inserted just above; this path cannot be taken. Kept as a function so
 // the code has no `unreachable!()` panic in it.
 fn unreachable_object<'a>() -> &'a mut Map<String, Value> {
     Box::leak(Box::new(Map::new()))
@@ -239,6 +249,12 @@ mod tests {
         assert_eq!(d.remove("no.such.path"), None);
         d.set_if_absent("threat.indicator.url.domain", "y.test");
         assert_eq!(d.get_str("threat.indicator.url.domain"), Some("x.test"));
+        if let Some(v) = d.get_mut("threat.indicator.url.domain") {
+            *v = json!("z.test");
+        }
+        assert_eq!(d.get_str("threat.indicator.url.domain"), Some("z.test"));
+        assert!(d.get_mut("threat.indicator.url.domain.deeper").is_none());
+        assert!(d.get_mut("no.such").is_none());
     }
 
     #[test]

@@ -156,21 +156,19 @@ pub fn long(v: &Value) -> Option<i64> {
 /// Rewrites the epoch-seconds field at `path` as an ECS date. A value that is not one is
 /// removed (it would not index as a date) and reported.
 pub fn date_in_place(d: &mut Doc, path: &str) -> Option<DateTime<Utc>> {
-    let v = d.get(path)?.clone();
-    if v.is_null() {
+    let slot = d.get_mut(path)?;
+    if slot.is_null() {
         return None;
     }
-    match epoch_seconds(&v) {
+    match epoch_seconds(slot) {
         Some(t) => {
-            d.set(path, dates::fmt_millis(t));
+            *slot = Value::from(dates::fmt_millis(t));
             Some(t)
         }
         None => {
+            let shown = quote(slot);
             d.remove(path);
-            d.error(format!(
-                "cannot parse `{path}` as epoch seconds: `{}`",
-                quote(&v)
-            ));
+            d.error(format!("cannot parse `{path}` as epoch seconds: `{shown}`"));
             None
         }
     }
@@ -179,17 +177,18 @@ pub fn date_in_place(d: &mut Doc, path: &str) -> Option<DateTime<Utc>> {
 /// Converts the field at `path` to a long in place; a value that is not one is removed
 /// and reported.
 pub fn long_in_place(d: &mut Doc, path: &str) {
-    let Some(v) = d.get(path).cloned() else {
+    let Some(slot) = d.get_mut(path) else {
         return;
     };
-    if v.is_null() {
+    if slot.is_null() {
         return;
     }
-    match long(&v) {
-        Some(n) => d.set(path, n),
+    match long(slot) {
+        Some(n) => *slot = Value::from(n),
         None => {
+            let shown = quote(slot);
             d.remove(path);
-            d.error(format!("cannot parse `{path}` as a long: `{}`", quote(&v)));
+            d.error(format!("cannot parse `{path}` as a long: `{shown}`"));
         }
     }
 }

@@ -44,6 +44,8 @@ use crate::{Ctx, Doc};
 
 /// Event parts Elastic removes before mapping.
 const EVENT_DROPPED: &[&str] = &["EventReport", "Galaxy", "RelatedEvent", "ShadowAttribute"];
+/// Event parts mapped on their own (`Orgc`, `Tag`) or not kept (`Org`).
+const EVENT_APART: &[&str] = &["Org", "Orgc", "Tag"];
 /// Attribute parts Elastic removes.
 const ATTRIBUTE_DROPPED: &[&str] = &["Galaxy", "ShadowAttribute"];
 
@@ -211,33 +213,84 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
     }
 }
 
-/// The post-split JSON of one document, as Elastic's agent would have sent it.
+/// The post-split JSON of one document, as Elastic's agent would have sent it:
+/// `{"Event":{…meta, "Attribute": attr or [], "Object": object + its attribute, or []}}`,
+/// keys sorted. Written straight from the parts (no copy of the event per document).
 fn split_original(
     meta: &Map<String, Value>,
     attr: Option<&Value>,
     object: Option<&Map<String, Value>>,
     obj_attr: Option<&Value>,
 ) -> String {
-    let mut e = meta.clone();
-    e.insert(
-        "Attribute".into(),
-        attr.cloned().unwrap_or(Value::Array(Vec::new())),
-    );
-    let o = match object {
-        Some(o) => {
-            let mut o = o.clone();
-            o.insert(
-                "Attribute".into(),
-                obj_attr.cloned().unwrap_or(Value::Array(Vec::new())),
-            );
-            Value::Object(o)
-        }
-        None => Value::Array(Vec::new()),
+    let obj_extra = [("Attribute", obj_attr.map_or(Part::EmptyList, Part::Value))];
+    let object = match object {
+        Some(o) => Part::Merged(Merged {
+            base: o,
+            extra: &obj_extra,
+        }),
+        None => Part::EmptyList,
     };
-    e.insert("Object".into(), o);
-    let mut rec = Map::new();
-    rec.insert("Event".into(), Value::Object(e));
+    let event_extra = [
+        ("Attribute", attr.map_or(Part::EmptyList, Part::Value)),
+        ("Object", object),
+    ];
+    let no_fields = Map::new();
+    let rec_extra = [(
+        "Event",
+        Part::Merged(Merged {
+            base: meta,
+            extra: &event_extra,
+        }),
+    )];
+    let rec = Merged {
+        base: &no_fields,
+        extra: &rec_extra,
+    };
     serde_json::to_string(&rec).unwrap_or_default()
+}
+
+/// A value of [`split_original`]'s record.
+enum Part<'a> {
+    Value(&'a Value),
+    EmptyList,
+    Merged(Merged<'a>),
+}
+
+/// An object: `base`'s entries with the `extra` ones (sorted by key) set over them, in
+/// key order — what inserting `extra` into a copy of `base` would serialise as.
+struct Merged<'a> {
+    base: &'a Map<String, Value>,
+    extra: &'a [(&'static str, Part<'a>)],
+}
+
+impl serde::Serialize for Part<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::Value(v) => v.serialize(s),
+            Part::EmptyList => s.collect_seq(std::iter::empty::<()>()),
+            Part::Merged(m) => m.serialize(s),
+        }
+    }
+}
+
+impl serde::Serialize for Merged<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        let mut extra = self.extra.iter().peekable();
+        for (k, v) in self.base {
+            while let Some((ek, ev)) = extra.next_if(|(ek, _)| *ek <= k.as_str()) {
+                map.serialize_entry(ek, ev)?;
+            }
+            if !self.extra.iter().any(|(ek, _)| *ek == k.as_str()) {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        for (ek, ev) in extra {
+            map.serialize_entry(ek, ev)?;
+        }
+        map.end()
+    }
 }
 
 /// A MISP attribute as an object, without the parts Elastic drops; or an error.
@@ -299,13 +352,15 @@ fn split_doc(
         indicator.and_then(|m| m.get("id")),
     );
 
-    let mut ev = meta.clone();
-    for k in EVENT_DROPPED {
-        ev.remove(*k);
-    }
-    let orgc = ev.remove("Orgc");
-    ev.remove("Org");
-    let tag = ev.remove("Tag");
+    // The event's fields without the parts dropped or mapped apart, copied once per
+    // document (a whole event shares `meta` between its documents).
+    let ev: Map<String, Value> = meta
+        .iter()
+        .filter(|(k, _)| !EVENT_DROPPED.contains(&k.as_str()) && !EVENT_APART.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let orgc = meta.get("Orgc").cloned();
+    let tag = meta.get("Tag");
     d.set("misp.event", Value::Object(ev));
 
     let event_ts = d
@@ -365,7 +420,7 @@ fn split_doc(
     common::long_in_place(&mut d, "misp.event.threat_level_id");
     common::indicator(&mut d);
     common::creator(&mut d);
-    if let Some(t) = &tag {
+    if let Some(t) = tag {
         common::tags(&mut d, t, false);
     }
     for path in [
@@ -455,6 +510,34 @@ mod tests {
             "2021-08-26T11:10:49.000Z"
         );
         assert_eq!(d["misp"]["attribute"]["decayed"], true);
+    }
+
+    #[test]
+    fn split_original_is_the_event_with_its_parts_inserted() {
+        let meta =
+            json!({"id": "1", "Attribute": "stale", "Orgc": {"name": "x"}, "uuid": "u", "zz": 1});
+        let meta = meta.as_object().unwrap();
+        let a = json!({"id": "7", "value": "1.2.3.4"});
+        let o = json!({"id": "9", "name": "file", "Attribute": "stale"});
+        let oa = json!({"id": "8"});
+        for (attr, object, obj_attr) in [
+            (Some(&a), None, None),
+            (None, o.as_object(), Some(&oa)),
+            (Some(&a), o.as_object(), None),
+            (None, None, None),
+        ] {
+            // what inserting the parts into copies gives, key order included
+            let mut e = meta.clone();
+            e.insert("Attribute".into(), attr.cloned().unwrap_or(json!([])));
+            let obj = object.map_or(json!([]), |o| {
+                let mut o = o.clone();
+                o.insert("Attribute".into(), obj_attr.cloned().unwrap_or(json!([])));
+                Value::Object(o)
+            });
+            e.insert("Object".into(), obj);
+            let want = json!({ "Event": e }).to_string();
+            assert_eq!(split_original(meta, attr, object, obj_attr), want);
+        }
     }
 
     #[test]

@@ -1,0 +1,485 @@
+//! Throughput of every target against the cost of merely touching the JSON.
+//!
+//! ```text
+//! cargo build --profile perf --bin ti-ecs && cargo run --profile perf -p host-tests --bin bench
+//! ```
+//!
+//! For each data set of a generated corpus (`corpus.rs`, fixed seed) it times, in one
+//! process and interleaved in rounds:
+//!
+//! - **baseline**: `serde_json` parse of each record into a `Value` and serialisation back;
+//! - **native**: `ti_ecs::transform_to_json`;
+//! - **component**: the `ti:ecs` component in wasmtime, one `transform` call per record,
+//!   one instance for the whole run;
+//! - **component batch**: `transform-batch`, [`BATCH`] records per call;
+//! - **fluent bit**: the Fluent Bit module in wasmtime, called exactly as Fluent Bit's
+//!   `wasm` filter calls it (record copied in through the guest's `malloc`, result copied
+//!   out, inputs freed) — for data sets of one document per record.
+//!
+//! Each figure is the best of [`ROUNDS`] rounds (the machine is shared; the best round is
+//! the least disturbed one) and is printed with its ratio to the baseline and to native.
+//! First, the peak memory (maximum RSS) of the CLI on one record, the largest MISP event
+//! and a 100 MB MISP attribute response (measured before this process grows).
+//!
+//! Options: `--secs S` time per data set and target (default 1.5, spread over the rounds),
+//! `--quick` (0.3 s, smaller memory input), `--no-memory`, `--only <dataset id>`.
+
+mod corpus;
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use host_tests::component::{self, Host};
+use host_tests::fluent_bit::{self, Copy, FluentBit};
+use serde_json::Value;
+use ti_ecs::{Dataset, Options};
+
+use corpus::Rng;
+
+/// Records per `transform-batch` call.
+const BATCH: usize = 64;
+/// Rounds per figure; the best is kept.
+const ROUNDS: u32 = 3;
+/// `now` of every call (the Fluent Bit module takes it from the record time).
+const NOW: &str = "2026-01-01T00:00:00Z";
+const NOW_SECS: u32 = 1_767_225_600;
+/// The corpus seed.
+const SEED: u64 = 0x5eed_7ec5;
+
+/// One data set of the corpus.
+struct Set {
+    /// What the rows say.
+    name: &'static str,
+    dataset: Dataset,
+    records: Vec<String>,
+    /// Whether each record gives one document (the Fluent Bit filter returns one record).
+    one_to_one: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Baseline,
+    Native,
+    Component,
+    Batch,
+    FluentBit,
+}
+
+impl Target {
+    fn label(self) -> &'static str {
+        match self {
+            Target::Baseline => "baseline (serde_json Value round trip)",
+            Target::Native => "native core",
+            Target::Component => "component, per record",
+            Target::Batch => "component, batch of 64",
+            Target::FluentBit => "fluent bit module",
+        }
+    }
+}
+
+/// The things that run records.
+struct Runners {
+    opts: Options,
+    wit_opts: component::Options,
+    component: component::Instance,
+    fluent_bit: FluentBit,
+}
+
+impl Runners {
+    /// Runs every record of `set` once through `target`; returns the documents made.
+    fn run(&mut self, set: &Set, target: Target) -> usize {
+        let mut docs = 0;
+        match target {
+            Target::Baseline => {
+                for r in &set.records {
+                    let v: Value = serde_json::from_str(r).unwrap_or(Value::Null);
+                    docs += usize::from(
+                        !black_box(serde_json::to_string(&v).unwrap_or_default()).is_empty(),
+                    );
+                }
+            }
+            Target::Native => {
+                for r in &set.records {
+                    docs += black_box(ti_ecs::transform_to_json(
+                        set.dataset,
+                        r.as_bytes(),
+                        &self.opts,
+                    ))
+                    .len();
+                }
+            }
+            Target::Component => {
+                let ds = wit_dataset(set.dataset);
+                for r in &set.records {
+                    let out = self.component.transform(ds, r, &self.wit_opts);
+                    docs += out.ok().and_then(Result::ok).map_or(0, |d| d.len());
+                }
+            }
+            Target::Batch => {
+                let ds = wit_dataset(set.dataset);
+                for chunk in set.records.chunks(BATCH) {
+                    let out = self.component.transform_batch(ds, chunk, &self.wit_opts);
+                    docs += out
+                        .ok()
+                        .and_then(Result::ok)
+                        .map_or(0, |b| b.iter().map(Vec::len).sum());
+                }
+            }
+            Target::FluentBit => {
+                let f = fluent_bit_function(set.dataset);
+                for r in &set.records {
+                    let out = self
+                        .fluent_bit
+                        .call(f, "ti.bench", (NOW_SECS, 0), r.as_bytes());
+                    docs += out.map_or(0, |o| usize::from(!o.bytes().is_empty()));
+                }
+            }
+        }
+        docs
+    }
+}
+
+fn wit_dataset(d: Dataset) -> component::Dataset {
+    component::dataset(d.id()).unwrap_or(component::Dataset::MispThreatAttributes)
+}
+
+fn fluent_bit_function(d: Dataset) -> &'static str {
+    fluent_bit::function(d.id()).unwrap_or("misp_threat_attributes")
+}
+
+struct Args {
+    secs: f64,
+    quick: bool,
+    memory: bool,
+    only: Option<String>,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        secs: 1.5,
+        quick: false,
+        memory: true,
+        only: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(x) = it.next() {
+        match x.as_str() {
+            "--quick" => {
+                a.quick = true;
+                a.secs = 0.3;
+            }
+            "--no-memory" => a.memory = false,
+            "--secs" => a.secs = it.next().and_then(|s| s.parse().ok()).unwrap_or(a.secs),
+            "--only" => a.only = it.next(),
+            // `cargo bench` style flags are ignored
+            _ => {}
+        }
+    }
+    a
+}
+
+fn corpus() -> Vec<Set> {
+    let mut r = Rng::new(SEED);
+    let make = |r: &mut Rng, n: usize, f: fn(&mut Rng) -> Value| -> Vec<String> {
+        (0..n).map(|_| f(r).to_string()).collect()
+    };
+    vec![
+        Set {
+            name: "ThreatStream push",
+            dataset: Dataset::AnomaliThreatstream,
+            records: make(&mut r, 3000, corpus::threatstream),
+            one_to_one: true,
+        },
+        Set {
+            name: "ThreatStream API object",
+            dataset: Dataset::AnomaliIntelligence,
+            records: make(&mut r, 3000, corpus::intelligence),
+            one_to_one: true,
+        },
+        Set {
+            name: "MISP attribute",
+            dataset: Dataset::MispThreatAttributes,
+            records: make(&mut r, 3000, corpus::misp_attribute),
+            one_to_one: true,
+        },
+        Set {
+            name: "MISP event, post-split",
+            dataset: Dataset::MispThreat,
+            records: make(&mut r, 2000, corpus::misp_event_split),
+            one_to_one: true,
+        },
+        Set {
+            name: "MISP event, whole",
+            dataset: Dataset::MispThreat,
+            records: (0..40)
+                .map(|_| {
+                    let n = corpus::event_size(&mut r);
+                    corpus::misp_event_whole(&mut r, n).to_string()
+                })
+                .collect(),
+            one_to_one: false,
+        },
+    ]
+}
+
+fn main() {
+    let a = args();
+    println!("# ti-ecs benchmark");
+    println!();
+    println!("machine: {}", machine());
+    println!(
+        "each figure: best of {ROUNDS} rounds, {:.1} s per data set and target in all; now = {NOW}",
+        a.secs
+    );
+    println!();
+
+    // First, while this process is small: a spawned child's maximum RSS counts what it
+    // shared with this process before `exec`.
+    if a.memory {
+        memory(&a);
+        println!();
+    }
+
+    let t = Instant::now();
+    let host = Host::shared();
+    let mut runners = Runners {
+        opts: Options::from_json(&format!(r#"{{"now":"{NOW}"}}"#))
+            .unwrap_or_else(|e| panic!("{e}")),
+        wit_opts: component::options_from_json(&format!(r#"{{"now":"{NOW}"}}"#))
+            .unwrap_or_else(|e| panic!("{e}")),
+        component: host
+            .instance()
+            .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}")),
+        fluent_bit: FluentBit::new(Copy::Malloc)
+            .unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}")),
+    };
+    println!(
+        "(compiled the component and the module in {:.1} s)",
+        t.elapsed().as_secs_f64()
+    );
+    println!();
+
+    let sets: Vec<Set> = corpus()
+        .into_iter()
+        .filter(|s| {
+            a.only
+                .as_deref()
+                .is_none_or(|o| o == s.dataset.id() || o == s.name)
+        })
+        .collect();
+    println!(
+        "| data set | records | avg bytes | target | records/s | MB/s | docs/s | × baseline | × native |"
+    );
+    println!("|---|---:|---:|---|---:|---:|---:|---:|---:|");
+    for set in &sets {
+        check_same_output(&mut runners, set);
+        let targets: Vec<Target> = [
+            Target::Baseline,
+            Target::Native,
+            Target::Component,
+            Target::Batch,
+            Target::FluentBit,
+        ]
+        .into_iter()
+        .filter(|t| set.one_to_one || *t != Target::FluentBit)
+        .collect();
+        let bytes: usize = set.records.iter().map(String::len).sum();
+        let mut best = vec![(0.0f64, 0usize); targets.len()];
+        for _ in 0..ROUNDS {
+            for (i, t) in targets.iter().enumerate() {
+                let budget = Duration::from_secs_f64(a.secs / f64::from(ROUNDS));
+                let start = Instant::now();
+                let (mut passes, mut docs) = (0u32, 0usize);
+                while passes == 0 || start.elapsed() < budget {
+                    docs += runners.run(set, *t);
+                    passes += 1;
+                }
+                let per_sec = f64::from(passes) / start.elapsed().as_secs_f64();
+                if per_sec > best[i].0 {
+                    best[i] = (per_sec, docs / passes as usize);
+                }
+            }
+        }
+        let base = best[0].0;
+        let native = best[1].0;
+        for (i, t) in targets.iter().enumerate() {
+            let (passes_per_sec, docs) = best[i];
+            println!(
+                "| {} | {} | {} | {} | {:.0} | {:.1} | {:.0} | {:.2} | {} |",
+                set.name,
+                set.records.len(),
+                bytes / set.records.len(),
+                t.label(),
+                passes_per_sec * set.records.len() as f64,
+                passes_per_sec * bytes as f64 / 1e6,
+                passes_per_sec * docs as f64,
+                passes_per_sec / base,
+                if *t == Target::Baseline {
+                    "".to_string()
+                } else {
+                    format!("{:.2}", passes_per_sec / native)
+                },
+            );
+        }
+    }
+    println!();
+    println!("records/s and MB/s count input records and bytes; docs/s counts output documents.");
+}
+
+/// Runs the component and the module on a few records of `set` and compares with native,
+/// so the figures time the same work.
+fn check_same_output(r: &mut Runners, set: &Set) {
+    for rec in set.records.iter().take(20) {
+        let native = ti_ecs::transform_to_json(set.dataset, rec.as_bytes(), &r.opts);
+        let comp = r
+            .component
+            .transform(wit_dataset(set.dataset), rec, &r.wit_opts);
+        let comp = comp.ok().and_then(Result::ok).unwrap_or_default();
+        if comp != native {
+            eprintln!(
+                "warning: {}: the component's output differs from native",
+                set.name
+            );
+            return;
+        }
+        if set.one_to_one {
+            let fb = r.fluent_bit.call(
+                fluent_bit_function(set.dataset),
+                "ti.bench",
+                (NOW_SECS, 0),
+                rec.as_bytes(),
+            );
+            let fb = fb.map(|o| o.bytes().to_vec()).unwrap_or_default();
+            if native.len() != 1 || fb != native[0].as_bytes() {
+                eprintln!(
+                    "warning: {}: the fluent bit module's output differs from native",
+                    set.name
+                );
+                return;
+            }
+        }
+    }
+}
+
+/// Peak memory of the CLI: the largest MISP event, and a 100 MB attribute response.
+fn memory(a: &Args) {
+    println!();
+    println!("## peak memory of the CLI (`ti-ecs transform … FILE > /dev/null`)");
+    println!();
+    let Some(cli) = cli() else {
+        println!(
+            "skipped: no `ti-ecs` next to this program; build it first with `cargo build --profile perf --bin ti-ecs`"
+        );
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("ti-ecs-bench-{}", std::process::id()));
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        println!("skipped: cannot create `{}`: {e}", dir.display());
+        return;
+    }
+    let mut r = Rng::new(SEED ^ 0x4d_454d);
+    let small = dir.join("one-attribute.json");
+    let one = corpus::misp_attribute(&mut r).to_string();
+    let event = dir.join("largest-event.json");
+    let ev = corpus::misp_event_whole(&mut r, 800).to_string();
+    let big = dir.join("attributes-response.json");
+    let target = if a.quick { 10 } else { 100 } * 1_000_000;
+    let written = std::fs::write(&small, &one)
+        .and_then(|_| std::fs::write(&event, &ev))
+        .and_then(|_| {
+            let f = std::fs::File::create(&big)?;
+            let mut w = std::io::BufWriter::new(f);
+            corpus::attribute_response(&mut r, target, &mut w)
+        });
+    let attributes = match written {
+        Ok(n) => n,
+        Err(e) => {
+            println!("skipped: cannot write the inputs: {e}");
+            return;
+        }
+    };
+    println!("| input | bytes | documents | wall s | max RSS MB | × input size |");
+    println!("|---|---:|---:|---:|---:|---:|");
+    // getrusage(RUSAGE_CHILDREN) is the largest child so far: smallest input first.
+    for (name, path, dataset, docs) in [
+        (
+            "one MISP attribute (the process floor)",
+            &small,
+            "ti_misp.threat_attributes",
+            1,
+        ),
+        (
+            "largest MISP event (800 attributes, 160 objects)",
+            &event,
+            "ti_misp.threat",
+            800 + 160 * 3,
+        ),
+        (
+            "MISP attribute response",
+            &big,
+            "ti_misp.threat_attributes",
+            attributes,
+        ),
+    ] {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        let start = Instant::now();
+        let status = std::process::Command::new(&cli)
+            .args(["transform", "--dataset", dataset, "--now", NOW])
+            .arg(path)
+            .stdout(std::process::Stdio::null())
+            .status();
+        let wall = start.elapsed().as_secs_f64();
+        match (status, max_rss_children()) {
+            (Ok(s), Some(rss)) if s.success() => println!(
+                "| {name} | {size} | {docs} | {wall:.2} | {:.1} | {:.1} |",
+                rss as f64 / 1e6,
+                rss as f64 / size as f64
+            ),
+            (s, _) => println!("| {name} | {size} | {docs} | failed: {s:?} | | |"),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn cli() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    let p = exe
+        .parent()?
+        .join(format!("ti-ecs{}", std::env::consts::EXE_SUFFIX));
+    p.exists().then_some(p)
+}
+
+/// The maximum resident set of the largest child waited for, in bytes (Linux).
+#[cfg(target_os = "linux")]
+fn max_rss_children() -> Option<u64> {
+    // struct rusage on 64-bit Linux: two timevals (4 longs), then ru_maxrss (KiB), then 13
+    // more longs.
+    unsafe extern "C" {
+        fn getrusage(who: i32, usage: *mut [i64; 18]) -> i32;
+    }
+    const RUSAGE_CHILDREN: i32 = -1;
+    let mut u = [0i64; 18];
+    // SAFETY: `u` is as large as `struct rusage` and getrusage only writes into it.
+    let rc = unsafe { getrusage(RUSAGE_CHILDREN, &mut u) };
+    (rc == 0).then(|| u[4] as u64 * 1024)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn max_rss_children() -> Option<u64> {
+    None
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cpu}, {cores} cores available, {}", std::env::consts::OS)
+}
