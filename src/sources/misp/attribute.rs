@@ -141,19 +141,7 @@ fn attribute(mut a: Map<String, Value>, ctx: &Ctx) -> Doc {
     d.set("misp.attribute", Value::Object(a));
 
     // @timestamp from the attribute's last change; kept raw until the expiry is counted.
-    let ts = d
-        .get("misp.attribute.timestamp")
-        .cloned()
-        .filter(|v| !v.is_null());
-    let timestamp = ts.as_ref().and_then(common::epoch_seconds);
-    match (&ts, timestamp) {
-        (_, Some(t)) => d.set("@timestamp", crate::dates::fmt_millis(t)),
-        (Some(v), None) => d.error(format!(
-            "cannot parse `misp.attribute.timestamp` as epoch seconds: `{}`",
-            common::quote(v)
-        )),
-        (None, None) => {}
-    }
+    let timestamp = common::timestamp_from(&mut d, "misp.attribute.timestamp");
 
     match event {
         Some(Value::Object(e)) => d.set("misp.event", Value::Object(e)),

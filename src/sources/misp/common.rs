@@ -716,6 +716,25 @@ pub fn key(
     }
 }
 
+/// `@timestamp` from the epoch-seconds field at `path` (MISP's last-change time), which is
+/// left in place; an unreadable value is reported by field and value. Returns the time.
+pub fn timestamp_from(d: &mut Doc, path: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let raw = d.get(path).filter(|v| !v.is_null()).cloned()?;
+    match epoch_seconds(&raw) {
+        Some(t) => {
+            d.set("@timestamp", crate::dates::fmt_millis(t));
+            Some(t)
+        }
+        None => {
+            d.error(format!(
+                "cannot parse `{path}` as epoch seconds: `{}`",
+                quote(&raw)
+            ));
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

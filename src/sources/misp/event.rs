@@ -363,19 +363,7 @@ fn split_doc(
     let tag = meta.get("Tag");
     d.set("misp.event", Value::Object(ev));
 
-    let event_ts = d
-        .get("misp.event.timestamp")
-        .cloned()
-        .filter(|v| !v.is_null());
-    let event_time = event_ts.as_ref().and_then(common::epoch_seconds);
-    match (&event_ts, event_time) {
-        (_, Some(t)) => d.set("@timestamp", crate::dates::fmt_millis(t)),
-        (Some(v), None) => d.error(format!(
-            "cannot parse `misp.event.timestamp` as epoch seconds: `{}`",
-            common::quote(v)
-        )),
-        (None, None) => {}
-    }
+    let event_time = common::timestamp_from(&mut d, "misp.event.timestamp");
     d.remove("misp.event.timestamp");
     common::date_in_place(&mut d, "misp.event.publish_timestamp");
 
