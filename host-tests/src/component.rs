@@ -40,20 +40,12 @@ impl Host {
 
     /// The component's imports, by name.
     pub fn imports(&self) -> Vec<String> {
-        self.component
-            .component_type()
-            .imports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect()
+        ti_ecs_host::bindings::import_names(&self.engine, &self.component)
     }
 
     /// The component's exports, by name.
     pub fn exports(&self) -> Vec<String> {
-        self.component
-            .component_type()
-            .exports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect()
+        ti_ecs_host::bindings::export_names(&self.engine, &self.component)
     }
 
     /// A fresh instance in its own store.

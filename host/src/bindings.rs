@@ -19,6 +19,24 @@ pub const DATASETS: &[(&str, &str, Dataset)] = &[
     ("ti_misp.threat_attributes", "misp-threat-attributes", Dataset::MispThreatAttributes),
 ];
 
+/// The names a component imports (none for ti-ecs: it is sandboxed with nothing linked).
+pub fn import_names(
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+) -> Vec<String> {
+    let ty = component.component_type();
+    ty.imports(engine).map(|(n, _)| n.to_string()).collect()
+}
+
+/// The names a component exports.
+pub fn export_names(
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+) -> Vec<String> {
+    let ty = component.component_type();
+    ty.exports(engine).map(|(n, _)| n.to_string()).collect()
+}
+
 /// The WIT data set of a data-set id (`ti_misp.threat`) or WIT name (`misp-threat`).
 pub fn dataset(name: &str) -> Option<Dataset> {
     DATASETS

@@ -269,20 +269,12 @@ impl Sandbox {
 
     /// The component's imports, by name (none for ti-ecs).
     pub fn imports(&self) -> Vec<String> {
-        self.component
-            .component_type()
-            .imports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect()
+        bindings::import_names(&self.engine, &self.component)
     }
 
     /// The component's exports, by name.
     pub fn exports(&self) -> Vec<String> {
-        self.component
-            .component_type()
-            .exports(&self.engine)
-            .map(|(n, _)| n.to_string())
-            .collect()
+        bindings::export_names(&self.engine, &self.component)
     }
 
     /// Sets a tenant's limits and options, replacing its instance (if any). The options'
