@@ -296,14 +296,19 @@ fn read_stdin() -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// One record when the whole input is a single JSON document; otherwise one per
-/// non-blank line (NDJSON), malformed lines included, so each yields an error document.
+/// One record when the input is a single JSON document spread over lines (its first line
+/// ends before the document does); otherwise one per non-blank line (NDJSON), malformed
+/// lines included, so each yields an error document. Only the first line is read here: a
+/// large document is parsed once, by the transform.
 fn split_records(input: &[u8]) -> Vec<&[u8]> {
     let trimmed = input.trim_ascii();
     if trimmed.is_empty() {
         return Vec::new();
     }
-    if serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
+    let first_line = trimmed.split(|&b| b == b'\n').next().unwrap_or(trimmed);
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(first_line)
+        && e.is_eof()
+    {
         return vec![trimmed];
     }
     input
@@ -346,5 +351,11 @@ mod tests {
             vec![&b"{\"a\":1}"[..], b"{oops"]
         );
         assert!(split_records(b"  \n").is_empty());
+        // a document cut short is one (unreadable) record, not one per line
+        assert_eq!(split_records(b"{\n \"a\": 1\n"), vec![&b"{\n \"a\": 1"[..]]);
+        assert_eq!(
+            split_records(b"not json\n{}"),
+            vec![&b"not json"[..], b"{}"]
+        );
     }
 }
