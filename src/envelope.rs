@@ -232,6 +232,15 @@ fn take_conf(outer: &mut Map<String, Value>) -> (Option<String>, Option<bool>) {
 /// Parses JSON text after checking size, nesting depth and string length without
 /// recursion, so hostile input cannot exhaust a small guest stack.
 pub fn parse_limited(text: &str, limits: &Limits, what: &str) -> Result<Value, String> {
+    check_limits(text, limits, what)?;
+    serde_json::from_str(text).map_err(|e| {
+        let snippet: String = text.chars().take(64).collect();
+        format!("cannot parse {what} as json: {e}: `{snippet}`")
+    })
+}
+
+/// Checks size, nesting depth and string length, without parsing.
+pub fn check_limits(text: &str, limits: &Limits, what: &str) -> Result<(), String> {
     if text.len() > limits.max_input_bytes {
         return Err(format!(
             "{what} is {} bytes, over the limit max_input_bytes = {}; raise limits.max_input_bytes to accept it",
@@ -239,11 +248,17 @@ pub fn parse_limited(text: &str, limits: &Limits, what: &str) -> Result<Value, S
             limits.max_input_bytes
         ));
     }
-    check_shape(text.as_bytes(), limits).map_err(|m| format!("{what} {m}"))?;
-    serde_json::from_str(text).map_err(|e| {
-        let snippet: String = text.chars().take(64).collect();
-        format!("cannot parse {what} as json: {e}: `{snippet}`")
-    })
+    check_shape(text.as_bytes(), limits).map_err(|m| format!("{what} {m}"))
+}
+
+/// The text of a record within the limits, as received and without its byte-order mark;
+/// `None` when [`read`] would find anything to say about it (not UTF-8, over a limit).
+/// Used to split whole responses without reading them into one tree.
+pub fn checked_text<'a>(raw: &'a [u8], limits: &Limits) -> Option<(&'a str, &'a str)> {
+    let text = std::str::from_utf8(raw).ok()?;
+    let json = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_limits(json, limits, "record").ok()?;
+    Some((text, json))
 }
 
 fn check_shape(b: &[u8], limits: &Limits) -> Result<(), String> {

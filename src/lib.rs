@@ -29,6 +29,7 @@ pub mod envelope;
 pub mod expiration;
 pub mod options;
 pub mod sources;
+pub mod stream;
 
 pub mod bindings;
 
@@ -104,6 +105,8 @@ pub struct DatasetInfo {
     /// Whether the mapping's tags skip those the record already carries (MISP de-duplicates
     /// tags; ThreatStream appends `detail` tokens as they come).
     pub unique_tags: bool,
+    /// How whole responses are split and mapped item by item, when the data set can.
+    pub streaming: Option<&'static stream::Streaming>,
 }
 
 const ANOMALI_DASHBOARD: &str = "ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf";
@@ -112,10 +115,10 @@ const MISP_DASHBOARD: &str = "ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294";
 /// Every data set, in one list.
 #[rustfmt::skip]
 pub const DATASETS: &[DatasetInfo] = &[
-    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false },
-    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false },
-    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true },
-    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true },
+    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
+    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
+    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: None },
+    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING) },
 ];
 
 impl Dataset {
@@ -161,14 +164,53 @@ impl std::fmt::Display for Dataset {
 /// Transforms one record into documents. Never panics; a record that cannot be read or
 /// mapped yields an error document that keeps it.
 pub fn transform(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<Document> {
+    let mut docs = Vec::new();
+    transform_each(dataset, raw, opts, &mut |d| docs.push(d));
+    docs
+}
+
+/// [`transform`], handing each document to `emit` as soon as it is made: a whole response
+/// of a data set that streams (see [`stream`]) is never held as one tree, nor are its
+/// documents collected.
+pub fn transform_each(
+    dataset: Dataset,
+    raw: &[u8],
+    opts: &Options,
+    emit: &mut dyn FnMut(Document),
+) {
     let info = dataset.info();
+    if let Some(s) = info.streaming
+        && let Some((text, json)) = envelope::checked_text(raw, &opts.limits)
+        && let Some(list) = (s.split)(json)
+    {
+        let ctx = Ctx {
+            opts,
+            duration: &opts.ioc_expiration_duration,
+            duration_from_conf: false,
+            original: text,
+        };
+        // one document per item
+        if list.items.len() > opts.limits.max_documents {
+            return emit(too_many(info, list.items.len(), text, &opts.tags, opts));
+        }
+        for (i, item) in list.items.iter().enumerate() {
+            let d = stream::map_item(s, i, item, list.field, &ctx);
+            emit(finish(info, d, text, &opts.tags, opts));
+        }
+        return;
+    }
+    transform_tree(info, raw, opts, emit);
+}
+
+/// The general path: the record read into one tree, mapped, then each document finished.
+fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn FnMut(Document)) {
     let rec = match envelope::read(raw, opts) {
         Ok(r) => r,
         Err(u) => {
             let mut d = Doc::new();
             d.error(u.message);
             d.original = Some(u.original);
-            return vec![finish(info, d, "", &u.tags, opts)];
+            return emit(finish(info, d, "", &u.tags, opts));
         }
     };
     let with_conf;
@@ -195,17 +237,27 @@ pub fn transform(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<Document> 
     let mut docs = Vec::new();
     (info.map)(rec.body, &ctx, &mut docs);
     if docs.len() > opts.limits.max_documents {
-        let mut d = Doc::new();
-        d.error(format!(
-            "record yields {} document(s), over the limit max_documents = {}; raise limits.max_documents to accept it",
-            docs.len(),
-            opts.limits.max_documents
-        ));
-        return vec![finish(info, d, &rec.original, &rec.tags, opts)];
+        return emit(too_many(info, docs.len(), &rec.original, &rec.tags, opts));
     }
-    docs.into_iter()
-        .map(|d| finish(info, d, &rec.original, &rec.tags, opts))
-        .collect()
+    for d in docs {
+        emit(finish(info, d, &rec.original, &rec.tags, opts));
+    }
+}
+
+/// The error document of a record that yields more documents than `max_documents`.
+fn too_many(
+    info: &DatasetInfo,
+    count: usize,
+    original: &str,
+    rec_tags: &[String],
+    opts: &Options,
+) -> Document {
+    let mut d = Doc::new();
+    d.error(format!(
+        "record yields {count} document(s), over the limit max_documents = {}; raise limits.max_documents to accept it",
+        opts.limits.max_documents
+    ));
+    finish(info, d, original, rec_tags, opts)
 }
 
 /// [`transform`], each document serialised as one line of JSON.
@@ -344,6 +396,92 @@ mod tests {
                     .contains("cannot parse record as json")
             );
         }
+    }
+
+    /// The streamed path gives the documents of the tree path, byte for byte.
+    #[test]
+    fn whole_responses_stream_to_the_same_documents() {
+        let attr = |id: u32, extra: &str| {
+            format!(
+                r#"{{"id":"{id}","event_id":"7","type":"ip-dst","category":"Network activity","value":"10.0.0.{id}","uuid":"u-{id}","timestamp":"1600000000","to_ids":true{extra},"Event":{{"id":"7","uuid":"e-7","info":"x","orgc_id":"1"}},"Tag":[{{"name":"tlp:green"}}]}}"#
+            )
+        };
+        let items = [
+            attr(1, ""),
+            attr(2, r#","comment":"b","last_seen":"2021-01-01T00:00:00Z""#),
+            attr(3, r#","value":"dup-later-wins""#),
+            "42".to_string(),
+            "{}".to_string(),
+            attr(4, r#","first_seen":"not a date""#),
+        ];
+        let list = items.join(",");
+        let mut records = vec![
+            format!(r#"{{"response":{{"Attribute":[{list}]}}}}"#),
+            format!(r#" {{ "response" : [{list}] }}"#),
+            format!(r#"{{"Attribute":[{list}]}}"#),
+            format!("[{list}]"),
+            format!("\u{feff}[{list}]"),
+            r#"{"response":[]}"#.to_string(),
+            r#"{"response":{"Attribute":[]}}"#.to_string(),
+        ];
+        // golden inputs of the data set too
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("host-tests/golden/ti_misp.threat_attributes");
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.to_string_lossy().ends_with(".input.json") {
+                records.push(String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned());
+            }
+        }
+        let info = Dataset::MispThreatAttributes.info();
+        let mut streamed = 0;
+        for rec in &records {
+            for o in [opts(), {
+                let mut o = opts();
+                o.identity = true;
+                o.limits.max_documents = 3;
+                o.tags = vec!["t".into()];
+                o
+            }] {
+                let mut tree = Vec::new();
+                transform_tree(info, rec.as_bytes(), &o, &mut |d| tree.push(to_json(&d)));
+                assert_eq!(
+                    transform_to_json(Dataset::MispThreatAttributes, rec.as_bytes(), &o),
+                    tree,
+                    "{rec}"
+                );
+            }
+            let stream = info.streaming.unwrap();
+            if envelope::checked_text(rec.as_bytes(), &opts().limits)
+                .and_then(|(_, json)| (stream.split)(json))
+                .is_some()
+            {
+                streamed += 1;
+            }
+        }
+        assert!(
+            streamed >= 7,
+            "only {streamed} records took the streamed path"
+        );
+    }
+
+    #[test]
+    fn an_item_out_of_range_is_its_own_error_document() {
+        let raw = br#"{"response":{"Attribute":[{"type":"ip-dst","value":"10.0.0.1","timestamp":"1600000000"},{"type":"ip-dst","value":"1e400","x":1e400}]}}"#;
+        let docs = transform(Dataset::MispThreatAttributes, raw, &opts());
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0]["threat"]["indicator"]["ip"], "10.0.0.1");
+        let e = &docs[1];
+        assert_eq!(e["event"]["kind"], "pipeline_error");
+        let msg = e["error"]["message"][0].as_str().unwrap();
+        assert!(
+            msg.starts_with("cannot parse `response.Attribute[1]` as json"),
+            "{msg}"
+        );
+        assert_eq!(
+            e["event"]["original"],
+            r#"{"type":"ip-dst","value":"1e400","x":1e400}"#
+        );
     }
 
     #[test]

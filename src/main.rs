@@ -197,7 +197,10 @@ fn transform(args: TransformArgs) -> Result<(), String> {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let (mut docs, mut errors) = (0u64, 0u64);
     for (i, rec) in records.iter().enumerate() {
-        for d in ti_ecs::transform(args.dataset, rec, &opts) {
+        // Each document is written as soon as it is made: a whole MISP response is never
+        // held as a tree or as a list of documents (`ti_ecs::transform_each`).
+        let mut written = Ok(());
+        ti_ecs::transform_each(args.dataset, rec, &opts, &mut |d| {
             docs += 1;
             if d.get("event")
                 .and_then(|e| e.get("kind"))
@@ -205,11 +208,13 @@ fn transform(args: TransformArgs) -> Result<(), String> {
             {
                 errors += 1;
             }
-            let line = ti_ecs::to_json(&d);
-            out.write_all(line.as_bytes())
-                .and_then(|_| out.write_all(b"\n"))
-                .map_err(|e| format!("cannot write output: {e}"))?;
-        }
+            if written.is_ok() {
+                written = serde_json::to_writer(&mut out, &d)
+                    .map_err(std::io::Error::other)
+                    .and_then(|_| out.write_all(b"\n"));
+            }
+        });
+        written.map_err(|e| format!("cannot write output: {e}"))?;
         if let Some(p) = &progress {
             p.set_position(i as u64 + 1);
         }

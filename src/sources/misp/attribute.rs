@@ -34,6 +34,7 @@
 use serde_json::{Map, Value};
 
 use super::common::{self, Seen};
+use crate::stream::{self, Items, Streaming};
 use crate::{Ctx, Doc};
 
 /// Maps one record.
@@ -87,14 +88,47 @@ fn attribute_list(list: Value, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
 /// One document per item, each with its own JSON as `event.original`.
 fn fan_out(items: Vec<Value>, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
     for (i, item) in items.into_iter().enumerate() {
-        let own = serde_json::to_string(&item).unwrap_or_default();
-        let mut d = match item {
-            Value::Object(m) => attribute(m, ctx),
-            other => not_an_attribute(&format!("{field}[{i}]"), &other),
-        };
-        d.original = Some(own);
-        out.push(d);
+        out.push(list_item(i, item, field, ctx));
     }
+}
+
+/// Item `i` of the list at `field`, keeping its own JSON as `event.original`.
+fn list_item(i: usize, item: Value, field: &str, ctx: &Ctx) -> Doc {
+    let own = serde_json::to_string(&item).unwrap_or_default();
+    let mut d = match item {
+        Value::Object(m) => attribute(m, ctx),
+        other => not_an_attribute(&format!("{field}[{i}]"), &other),
+    };
+    d.original = Some(own);
+    d
+}
+
+/// Whole responses item by item (see [`crate::stream`]): the same lists [`map`] fans out.
+pub const STREAMING: Streaming = Streaming {
+    split: split_response,
+    item: list_item,
+};
+
+fn split_response(text: &str) -> Option<Items<'_>> {
+    if let Some(items) = stream::list(text) {
+        return Some(Items { field: "", items });
+    }
+    let (field, list) = match stream::only_key(text, "response") {
+        Some(resp) => match stream::list(resp.get()) {
+            Some(items) => {
+                return Some(Items {
+                    field: "response",
+                    items,
+                });
+            }
+            None => (
+                "response.Attribute",
+                stream::only_key(resp.get(), "Attribute")?,
+            ),
+        },
+        None => ("Attribute", stream::only_key(text, "Attribute")?),
+    };
+    stream::list(list.get()).map(|items| Items { field, items })
 }
 
 fn not_an_attribute(field: &str, v: &Value) -> Doc {

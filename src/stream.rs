@@ -1,0 +1,97 @@
+//! Whole responses item by item: a response holding thousands of records is split into the
+//! text of each item, without reading the response into one tree, and each item is mapped
+//! and handed on before the next is read. Memory stays near the size of the input text
+//! however large the response, and the documents are the ones the tree path gives.
+//!
+//! A data set opts in with a [`Streaming`] row in its registry entry. Only records that are
+//! the bare response (no envelope, no `tags` or `_conf` beside it), within the limits and
+//! valid UTF-8, take this path; anything else goes through [`crate::envelope::read`] as
+//! before.
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::{Ctx, Doc};
+
+/// The items of a whole response, unparsed, and the field they sit in (for messages).
+#[derive(Debug)]
+pub struct Items<'a> {
+    /// Where the list sits, e.g. `response.Attribute` (empty for a top-level array).
+    pub field: &'static str,
+    /// Each item's JSON text.
+    pub items: Vec<&'a RawValue>,
+}
+
+/// How a data set splits its whole responses and maps one item.
+#[derive(Debug)]
+pub struct Streaming {
+    /// The items of `text` when it is a whole response; `None` to take the tree path.
+    pub split: fn(&str) -> Option<Items<'_>>,
+    /// Maps item `index` of the list at `field` (what the tree path does for each item).
+    pub item: fn(usize, Value, &str, &Ctx) -> Doc,
+}
+
+/// The list in `text` when it is a JSON array.
+pub fn list(text: &str) -> Option<Vec<&RawValue>> {
+    if !text.trim_start().starts_with('[') {
+        return None;
+    }
+    serde_json::from_str(text).ok()
+}
+
+/// The value of `key` when `text` is an object with that one key and nothing else
+/// (repeats of the key count as one; the last one wins, as in the tree).
+pub fn only_key<'a>(text: &'a str, key: &str) -> Option<&'a RawValue> {
+    let rest = text.trim_start().strip_prefix('{')?.trim_start();
+    // cheap refusal before any parsing: the first key must be the one asked for
+    let first = rest.strip_prefix('"')?.strip_prefix(key)?;
+    if !first.starts_with('"') {
+        return None;
+    }
+    let map: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
+    if map.len() != 1 {
+        return None;
+    }
+    map.get(key).copied()
+}
+
+/// Maps one item: parsed on its own; an item that cannot be parsed (a number out of
+/// range, which the splitting scan does not evaluate) becomes an error document of its
+/// own, keeping its text.
+pub fn map_item(s: &Streaming, index: usize, raw: &RawValue, field: &str, ctx: &Ctx) -> Doc {
+    match serde_json::from_str::<Value>(raw.get()) {
+        Ok(v) => (s.item)(index, v, field, ctx),
+        Err(e) => {
+            let mut d = Doc::new();
+            d.error(format!("cannot parse `{field}[{index}]` as json: {e}"));
+            d.original = Some(raw.get().to_string());
+            d
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_key_wants_exactly_that_key() {
+        let v = only_key(r#" { "response" : [1, 2] }"#, "response").unwrap();
+        assert_eq!(v.get(), "[1, 2]");
+        assert!(only_key(r#"{"response":[1],"tags":["x"]}"#, "response").is_none());
+        assert!(only_key(r#"{"tags":["x"],"response":[1]}"#, "response").is_none());
+        assert!(only_key(r#"{"responses":[1]}"#, "response").is_none());
+        assert!(only_key(r#"{"response":[1]"#, "response").is_none());
+        assert!(only_key(r#"[{"response":[1]}]"#, "response").is_none());
+        let last = only_key(r#"{"response":1,"response":2}"#, "response").unwrap();
+        assert_eq!(last.get(), "2");
+    }
+
+    #[test]
+    fn list_takes_arrays_only() {
+        assert_eq!(list(" [1, {\"a\": 2}]").unwrap().len(), 2);
+        assert!(list("{\"a\": [1]}").is_none());
+        assert!(list("[1, 2").is_none());
+        assert_eq!(list("[]").unwrap().len(), 0);
+    }
+}
