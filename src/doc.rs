@@ -39,8 +39,9 @@ impl Doc {
     /// way is replaced by an object (the later, more specific field wins).
     pub fn set(&mut self, path: &str, v: impl Into<Value>) {
         let (parent, leaf) = split_last(path);
-        let obj = object_at(&mut self.fields, parent);
-        obj.insert(leaf.to_string(), v.into());
+        if let Some(obj) = object_at(&mut self.fields, parent) {
+            obj.insert(leaf.to_string(), v.into());
+        }
     }
 
     /// Sets `path` only when it holds nothing yet.
@@ -96,7 +97,9 @@ impl Doc {
     /// Appends `v` to the array at `path` (making one, or wrapping a scalar found there).
     pub fn push(&mut self, path: &str, v: impl Into<Value>) {
         let (parent, leaf) = split_last(path);
-        let obj = object_at(&mut self.fields, parent);
+        let Some(obj) = object_at(&mut self.fields, parent) else {
+            return;
+        };
         let slot = obj
             .entry(leaf.to_string())
             .or_insert_with(|| Value::Array(Vec::new()));
@@ -155,29 +158,24 @@ fn split_last(path: &str) -> (Option<&str>, &str) {
     }
 }
 
+/// The object at `path`, made on the way (a non-object met there is replaced by an
+/// object). `None` cannot happen: each step looks up the object it has just ensured.
 fn object_at<'a>(
     root: &'a mut Map<String, Value>,
     path: Option<&str>,
-) -> &'a mut Map<String, Value> {
-    let Some(path) = path else { return root };
+) -> Option<&'a mut Map<String, Value>> {
+    let Some(path) = path else {
+        return Some(root);
+    };
     let mut cur = root;
     for p in path.split('.') {
         // Look before inserting: the key is allocated only when the object is new.
         if !cur.get(p).is_some_and(Value::is_object) {
             cur.insert(p.to_string(), Value::Object(Map::new()));
         }
-        cur = match cur.get_mut(p) {
-            Some(Value::Object(m)) => m,
-            _ => unreachable_object(),
-        };
+        cur = cur.get_mut(p)?.as_object_mut()?;
     }
-    cur
-}
-
-// The object was inserted just above; this path cannot be taken. Kept as a function so
-// the code has no `unreachable!()` panic in it.
-fn unreachable_object<'a>() -> &'a mut Map<String, Value> {
-    Box::leak(Box::new(Map::new()))
+    Some(cur)
 }
 
 /// Removes every `null`, `""`, empty object and empty array, recursively, also inside
