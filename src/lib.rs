@@ -33,6 +33,12 @@ pub mod stream;
 
 pub mod bindings;
 
+// The wasm guests allocate for every field they map: talc is faster there than Rust's
+// default dlmalloc (BENCHMARKS.md). Single-threaded wasm only, as talc's wasm allocator.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -180,6 +186,7 @@ pub fn transform_each(
 ) {
     let info = dataset.info();
     if let Some(s) = info.streaming
+        && stream::may_split(raw, s.opens_with)
         && let Some((text, json)) = envelope::checked_text(raw, &opts.limits)
         && let Some(list) = (s.split)(json)
     {
@@ -262,7 +269,10 @@ fn too_many(
 
 /// [`transform`], each document serialised as one line of JSON.
 pub fn transform_to_json(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<String> {
-    transform(dataset, raw, opts).iter().map(to_json).collect()
+    let mut out = Vec::new();
+    // each document serialised and dropped as soon as it is made
+    transform_each(dataset, raw, opts, &mut |d| out.push(to_json(&d)));
+    out
 }
 
 /// Serialises a document. A map of JSON values always serialises; the fallback is never

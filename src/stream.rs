@@ -25,10 +25,34 @@ pub struct Items<'a> {
 /// How a data set splits its whole responses and maps one item.
 #[derive(Debug)]
 pub struct Streaming {
+    /// The keys a whole response opens with (besides a top-level array): a record that
+    /// opens otherwise is not split, without any scan of it.
+    pub opens_with: &'static [&'static str],
     /// The items of `text` when it is a whole response; `None` to take the tree path.
     pub split: fn(&str) -> Option<Items<'_>>,
     /// Maps item `index` of the list at `field` (what the tree path does for each item).
     pub item: fn(usize, Value, &str, &Ctx) -> Doc,
+}
+
+/// Whether `raw` opens (after a byte-order mark and white space) with `[`, or with `{`
+/// and one of `keys` as its first key: the only records [`Streaming::split`] can split.
+pub fn may_split(raw: &[u8], keys: &[&str]) -> bool {
+    let raw = raw
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .unwrap_or(raw)
+        .trim_ascii_start();
+    match raw.split_first() {
+        Some((b'[', _)) => true,
+        Some((b'{', rest)) => {
+            let rest = rest.trim_ascii_start();
+            keys.iter().any(|k| {
+                rest.strip_prefix(b"\"")
+                    .and_then(|r| r.strip_prefix(k.as_bytes()))
+                    .is_some_and(|r| r.starts_with(b"\""))
+            })
+        }
+        _ => false,
+    }
 }
 
 /// The list in `text` when it is a JSON array.
@@ -85,6 +109,30 @@ mod tests {
         assert!(only_key(r#"[{"response":[1]}]"#, "response").is_none());
         let last = only_key(r#"{"response":1,"response":2}"#, "response").unwrap();
         assert_eq!(last.get(), "2");
+    }
+
+    #[test]
+    fn may_split_looks_at_the_opening_only() {
+        let keys = &["response", "Attribute"];
+        for yes in [
+            &b"[1]"[..],
+            b" \n[",
+            b"\xEF\xBB\xBF[]",
+            b"{\"response\":",
+            b"{ \"Attribute\" :[]}",
+        ] {
+            assert!(may_split(yes, keys), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b""[..],
+            b"{}",
+            b"{\"id\":\"1\",\"response\":[]}",
+            b"{\"responses\":[]}",
+            b"\"[\"",
+            b"{\"response",
+        ] {
+            assert!(!may_split(no, keys), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]

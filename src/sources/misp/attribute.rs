@@ -105,6 +105,7 @@ fn list_item(i: usize, item: Value, field: &str, ctx: &Ctx) -> Doc {
 
 /// Whole responses item by item (see [`crate::stream`]): the same lists [`map`] fans out.
 pub const STREAMING: Streaming = Streaming {
+    opens_with: &["response", "Attribute"],
     split: split_response,
     item: list_item,
 };
