@@ -79,11 +79,21 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
     let mut tags = opts.tags.clone();
     let envelope_field = find_envelope(&outer, opts);
     if envelope_field.is_none() {
-        // Plain vendor JSON; a shipper may still have put `_conf` settings beside the data.
+        // Plain vendor JSON; a shipper may still have put `_conf` settings beside the data
+        // (Fluent Bit's `modify` on a record its `http` input parsed). They are settings,
+        // not vendor data: `event.original` (and the fingerprint over it) is then the
+        // record without them, written as Elastic writes parsed JSON (compact, keys sorted).
+        let keys = outer.len();
         let (conf_duration, conf_identity) = take_conf(&mut outer);
+        let body = Value::Object(outer);
+        let original = if body.as_object().map_or(0, Map::len) == keys {
+            text.to_string()
+        } else {
+            serde_json::to_string(&body).unwrap_or_default()
+        };
         return Ok(Record {
-            body: Value::Object(outer),
-            original: text.to_string(),
+            body,
+            original,
             tags,
             conf_duration,
             conf_identity,
@@ -331,6 +341,17 @@ mod tests {
         assert_eq!(r.body, json!({"a": 1}));
         assert_eq!(r.conf_duration.as_deref(), Some("5d"));
         assert!(r.tags.is_empty());
+        // the settings are not vendor data: event.original is the record without them
+        assert_eq!(r.original, r#"{"a":1}"#);
+        // as Fluent Bit's `modify` writes them, beside a record its http input parsed
+        let raw =
+            br#"{"z": 2, "a": 1, "_conf.identity": "true", "_conf.ioc_expiration_duration": "5d"}"#;
+        let r = read(raw, &opts()).unwrap();
+        assert_eq!(r.original, r#"{"a":1,"z":2}"#);
+        assert_eq!(r.conf_identity, Some(true));
+        // without settings the text is kept as received
+        let raw = br#"{"z": 2, "a": 1}"#;
+        assert_eq!(read(raw, &opts()).unwrap().original, r#"{"z": 2, "a": 1}"#);
     }
 
     #[test]

@@ -33,9 +33,14 @@ pub mod stream;
 
 pub mod bindings;
 
-// The wasm guests allocate for every field they map: talc is faster there than Rust's
-// default dlmalloc (BENCHMARKS.md). Single-threaded wasm only, as talc's wasm allocator.
-#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+// The wasm32-unknown-unknown guests (component, JS) allocate for every field they map:
+// talc is faster there than Rust's default dlmalloc (BENCHMARKS.md). The Fluent Bit module
+// keeps wasi-libc's malloc: it exports it to Fluent Bit, and one heap is simpler to trust.
+#[cfg(all(
+    target_family = "wasm",
+    target_os = "unknown",
+    not(target_feature = "atomics")
+))]
 #[global_allocator]
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
@@ -286,6 +291,15 @@ pub fn to_json(doc: &Document) -> String {
     }
 }
 
+/// SHA-256 of the concatenated parts, as lowercase hex.
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Adds what every document carries and turns the collected errors into Elastic's
 /// `pipeline_error` shape.
 fn finish(
@@ -312,21 +326,28 @@ fn finish(
     d.set("labels.is_ioc_transform_source", "true");
     let original = own_original.as_deref().unwrap_or(original);
     if opts.identity {
-        if let Some(k) = key {
-            d.set("labels.ioc_key", k);
-        }
-        let mut h = Sha256::new();
-        if fp_values.is_empty() {
-            h.update(original.as_bytes());
+        let fingerprint = if fp_values.is_empty() {
+            sha256_hex(&[original.as_bytes()])
         } else {
-            for v in &fp_values {
-                h.update(serde_json::to_string(v).unwrap_or_default().as_bytes());
-                h.update([0x1f]);
-            }
-        }
-        let digest = h.finalize();
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        d.set("labels.ioc_fingerprint", hex);
+            let texts: Vec<String> = fp_values
+                .iter()
+                .map(|v| serde_json::to_string(v).unwrap_or_default())
+                .collect();
+            let parts: Vec<&[u8]> = texts.iter().flat_map(|t| [t.as_bytes(), b"\x1f"]).collect();
+            sha256_hex(&parts)
+        };
+        // A document without an indicator identity (an error document, a record without
+        // ids) is keyed by its own text: the same record sent again replaces its document
+        // instead of adding one, and a sink that uses the key as `_id` always has one.
+        let key = key.unwrap_or_else(|| {
+            format!(
+                "{}:original:{}",
+                info.id,
+                sha256_hex(&[original.as_bytes()])
+            )
+        });
+        d.set("labels.ioc_key", key);
+        d.set("labels.ioc_fingerprint", fingerprint);
     }
     let mut tags: Vec<Value> = rec_tags.iter().map(|t| Value::from(t.as_str())).collect();
     for t in doc_tags {
@@ -492,6 +513,28 @@ mod tests {
             e["event"]["original"],
             r#"{"type":"ip-dst","value":"1e400","x":1e400}"#
         );
+    }
+
+    #[test]
+    fn documents_without_an_indicator_identity_are_keyed_by_their_text() {
+        let mut o = opts();
+        o.identity = true;
+        let key = |raw: &[u8]| {
+            let d = Value::Object(transform(Dataset::MispThreatAttributes, raw, &o).remove(0));
+            d["labels"]["ioc_key"].as_str().unwrap().to_string()
+        };
+        let bad = key(b"{not json");
+        assert!(
+            bad.starts_with("ti_misp.threat_attributes:original:") && bad.len() == 35 + 64,
+            "{bad}"
+        );
+        assert_eq!(bad, key(b"{not json"));
+        assert_ne!(bad, key(b"{not json either"));
+        assert_ne!(key(b"{}"), key(br#"{"comment":"x"}"#));
+        // an attribute with ids keeps its own key
+        let ok =
+            key(br#"{"type":"ip-dst","value":"10.0.0.1","uuid":"u-1","Event":{"uuid":"e-1"}}"#);
+        assert_eq!(ok, "misp:e-1:u-1");
     }
 
     #[test]

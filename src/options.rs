@@ -71,6 +71,13 @@ pub struct Options {
     pub limits: Limits,
 }
 
+/// The deepest record the Fluent Bit module maps. The documents carry the vendor's fields
+/// two levels down, and Fluent Bit 4.2's outputs turn records into JSON recursively on a
+/// small coroutine stack: `out_file` aborted on a 21-level document, and msgpack-c drops a
+/// record 64 levels deep without a word (measured on Fluent Bit 4.2.8). Real MISP and
+/// ThreatStream records nest 8 levels at most; a deeper one becomes an error document.
+pub const FLUENT_BIT_MAX_DEPTH: usize = 12;
+
 impl Options {
     /// Options with every default and the given `now`.
     pub fn new(now: DateTime<Utc>) -> Self {
@@ -84,6 +91,15 @@ impl Options {
             identity: false,
             limits: Limits::default(),
         }
+    }
+
+    /// The options of the Fluent Bit module (whose filter interface carries none): every
+    /// default, `now` the record's time, and records nested at most
+    /// [`FLUENT_BIT_MAX_DEPTH`] levels.
+    pub fn fluent_bit(now: DateTime<Utc>) -> Self {
+        let mut o = Options::new(now);
+        o.limits.max_depth = FLUENT_BIT_MAX_DEPTH;
+        o
     }
 
     /// Options from their JSON form (the component, JS module and sidecar take this form).

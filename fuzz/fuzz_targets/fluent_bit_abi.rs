@@ -77,7 +77,7 @@ fuzz_target!(|data: &[u8]| {
     let now = DateTime::from_timestamp(i64::from(time_sec), time_nsec)
         .or_else(|| DateTime::from_timestamp(i64::from(time_sec), 0))
         .unwrap_or(DateTime::UNIX_EPOCH);
-    let opts = Options::new(now);
+    let opts = Options::fluent_bit(now);
     let answer = (!answer.is_empty()).then_some(answer.as_str());
     if let Err(e) = ti_ecs_fuzz::invariants::check_fluent_bit(dataset, record, &opts, answer) {
         panic!("{e}");

@@ -130,9 +130,9 @@ fn one(
         }
     }
 
-    // Fluent Bit: `now` is the record time, other options their defaults
+    // Fluent Bit: `now` is the record time, other options the module's (`Options::fluent_bit`)
     let secs = u32::try_from(opts.now.timestamp()).map_err(|e| e.to_string())?;
-    let fb_opts = Options::new(opts.now);
+    let fb_opts = Options::fluent_bit(opts.now);
     let function = fluent_bit::function(ds.id()).ok_or("no fluent bit function")?;
     let out = fb
         .call(

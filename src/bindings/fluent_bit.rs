@@ -23,6 +23,9 @@
 //!   document (an empty MISP response) is dropped with `""`.
 //! - `record_ptr == 0` (Fluent Bit could not copy the record into the guest) gives an
 //!   error document naming the `wasm_heap_size` setting and the record's length.
+//! - Records nest at most [`crate::options::FLUENT_BIT_MAX_DEPTH`] levels (the core's
+//!   default is 64), as [`Options::fluent_bit`] says why: deeper documents break Fluent
+//!   Bit's own outputs. A deeper record becomes an error document naming the limit.
 //! - Never traps: the core never panics, parsing is depth-limited, no recursion here.
 //!
 //! ## Building
@@ -63,7 +66,7 @@ pub fn filter(
     record: Option<&[u8]>,
     record_len: u32,
 ) -> Option<Document> {
-    let opts = Options::new(record_time(time_sec, time_nsec));
+    let opts = Options::fluent_bit(record_time(time_sec, time_nsec));
     let Some(raw) = record else {
         let msg = format!(
             "record of {record_len} bytes did not reach the filter: it is larger than the fluent bit wasm heap; raise `{HEAP_SETTING}` of the `wasm` filter above {record_len} bytes"
@@ -258,11 +261,32 @@ mod tests {
     }
 
     #[test]
+    fn records_deeper_than_fluent_bit_outputs_take_become_error_documents() {
+        let nested = |levels: usize| {
+            // `levels` counts the record's own object
+            let inner = format!("{}1{}", "[".repeat(levels - 2), "]".repeat(levels - 2));
+            format!(r#"{{"type":"ip-dst","value":"10.0.0.1","x":{{"y":{inner}}}}}"#)
+        };
+        let max = crate::options::FLUENT_BIT_MAX_DEPTH;
+        let ok = run(misp_threat_attributes, nested(max).as_bytes());
+        assert!(
+            ok.contains(r#""ip":"10.0.0.1""#) && !ok.contains("pipeline_error"),
+            "{ok}"
+        );
+        let deep = run(misp_threat_attributes, nested(max + 1).as_bytes());
+        let d: Value = serde_json::from_str(&deep).unwrap();
+        assert_eq!(d["event"]["kind"], "pipeline_error");
+        let msg = d["error"]["message"][0].as_str().unwrap();
+        assert!(msg.contains(&format!("max_depth = {max}")), "{msg}");
+        assert_eq!(d["event"]["original"], nested(max + 1));
+    }
+
+    #[test]
     fn output_matches_the_core() {
         for ds in Dataset::all() {
             let raw =
                 br#"{"message":"{\"a\":1}","tags":["t"],"_conf.ioc_expiration_duration":"5d"}"#;
-            let docs = crate::transform_to_json(ds, raw, &Options::new(record_time(T, 0)));
+            let docs = crate::transform_to_json(ds, raw, &Options::fluent_bit(record_time(T, 0)));
             if docs.len() == 1 {
                 let doc = filter(ds, T, 0, Some(raw), raw.len() as u32).unwrap();
                 assert_eq!(crate::to_json(&doc), docs[0], "{ds}");

@@ -109,6 +109,12 @@ pub fn split_detail(detail: &str) -> Vec<&str> {
 /// Maps one indicator object.
 fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
     let mut d = Doc::new();
+    if ctx.opts.identity {
+        // The fingerprint covers the indicator object itself, not the text it came in:
+        // a re-push of the same indicator matches whatever re-formatted it on the way
+        // (Fluent Bit's `http` input re-serialises every pushed object).
+        d.fingerprint = vec![Value::Object(j.clone())];
+    }
     let now = ctx.opts.now;
     d.set("event.kind", "enrichment");
     d.set("event.category", vec!["threat"]);
@@ -338,6 +344,33 @@ mod tests {
 
     fn one(v: Value) -> Value {
         run_with(v, "90d", &opts()).remove(0)
+    }
+
+    #[test]
+    fn the_fingerprint_covers_the_object_not_its_formatting() {
+        let mut o = opts();
+        o.identity = true;
+        let fp = |raw: &str| {
+            let d = &crate::transform(crate::Dataset::AnomaliThreatstream, raw.as_bytes(), &o)[0];
+            d["labels"]["ioc_fingerprint"].as_str().unwrap().to_string()
+        };
+        let a = fp(r#"{"id":1,"value_type":"ip","srcip":"10.0.0.1","itype":"bot_ip"}"#);
+        // the same object re-serialised (key order, spacing), or with shipper settings beside it
+        assert_eq!(
+            a,
+            fp(r#"{ "srcip": "10.0.0.1", "itype": "bot_ip", "id": 1, "value_type": "ip" }"#)
+        );
+        assert_eq!(
+            a,
+            fp(
+                r#"{"id":1,"value_type":"ip","srcip":"10.0.0.1","itype":"bot_ip","_conf.identity":"true"}"#
+            )
+        );
+        // a changed indicator
+        assert_ne!(
+            a,
+            fp(r#"{"id":1,"value_type":"ip","srcip":"10.0.0.2","itype":"bot_ip"}"#)
+        );
     }
 
     fn fixture() -> Value {
