@@ -33,17 +33,6 @@ pub mod stream;
 
 pub mod bindings;
 
-// The wasm32-unknown-unknown guests (component, JS) allocate for every field they map:
-// talc is faster there than Rust's default dlmalloc (BENCHMARKS.md). The Fluent Bit module
-// keeps wasi-libc's malloc: it exports it to Fluent Bit, and one heap is simpler to trust.
-#[cfg(all(
-    target_family = "wasm",
-    target_os = "unknown",
-    not(target_feature = "atomics")
-))]
-#[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
-
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
