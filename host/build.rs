@@ -26,14 +26,23 @@ use std::process::Command;
 /// The profile of the wasm artifacts (release + `panic = "abort"` + LTO, root `Cargo.toml`).
 const PROFILE: &str = "wasm";
 
-/// Environment that must not leak from the outer build into the nested one.
+/// Environment that must not leak from the outer build into the nested one. E.g. under
+/// `cargo fuzz` (`fuzz/component/`) the outer `RUSTFLAGS` carry `-Zsanitizer=address` and
+/// the sancov passes, which a wasm32 guest must not get; `RUSTC_BOOTSTRAP=1` (which
+/// `cargo fuzz` needs on stable) would change what build scripts such as proc-macro2's
+/// detect, so the guest would rebuild differently from an ordinary build in the same
+/// `<target>/guest` directory; wrappers (clippy-driver, sccache) are the outer build's.
 const CLEARED_ENV: &[&str] = &[
+    "CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER",
+    "CARGO_BUILD_RUSTC_WRAPPER",
     "CARGO_BUILD_RUSTFLAGS",
     "CARGO_BUILD_TARGET",
     "CARGO_BUILD_TARGET_DIR",
     "CARGO_ENCODED_RUSTFLAGS",
     "CARGO_TARGET_DIR",
+    "RUSTC_BOOTSTRAP",
     "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTC_WRAPPER",
     "RUSTFLAGS",
 ];
 
