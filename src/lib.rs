@@ -245,6 +245,20 @@ fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn
     }
 }
 
+/// The message of the error document that answers a record with nothing to map, where a
+/// host must get one document for every record (the Fluent Bit filter).
+pub const NOTHING_TO_MAP: &str = "record holds no indicator (an empty list, misp response or api page): it gives no document, and a fluent bit filter cannot drop a record without a trace, so it is answered with this one";
+
+/// An error document for `raw` with `message`, keeping the record as received: what an
+/// adapter answers when its host cannot take what the core made of a record (the Fluent
+/// Bit filter, which must answer every record with exactly one).
+pub fn error_document(dataset: Dataset, raw: &[u8], message: String, opts: &Options) -> Document {
+    let mut d = Doc::new();
+    d.error(message);
+    d.original = Some(String::from_utf8_lossy(raw).into_owned());
+    finish(dataset.info(), d, "", &opts.tags, opts)
+}
+
 /// The error document of a record that yields more documents than `max_documents`.
 fn too_many(
     info: &DatasetInfo,

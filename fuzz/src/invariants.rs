@@ -185,7 +185,8 @@ pub fn check(dataset: Dataset, raw: &[u8], opts: &Options, docs: &[String]) -> R
 }
 
 /// Checks one Fluent Bit filter answer for `raw` against the core: `None` means the
-/// filter returned `""` (drop). `now` is the record time the filter used.
+/// filter returned `""`, which drops the record and must never happen. `opts` are the
+/// options the filter used (`Options::fluent_bit`).
 pub fn check_fluent_bit(
     dataset: Dataset,
     raw: &[u8],
@@ -200,11 +201,7 @@ pub fn check_fluent_bit(
         ))
     };
     let Some(answer) = answer else {
-        return if core.is_empty() {
-            Ok(())
-        } else {
-            fail("record dropped but the core maps it".into())
-        };
+        return fail("the filter dropped the record (answered \"\")".into());
     };
     let v: Value = match serde_json::from_str(answer) {
         Ok(v) => v,
@@ -214,7 +211,20 @@ pub fn check_fluent_bit(
         return fail("answer is not an object".into());
     }
     match core.len() {
-        0 => fail("the core drops the record but the filter answers".into()),
+        // nothing to map: one error document keeping the record, never a silent drop
+        0 => {
+            let expected = ti_ecs::to_json(&ti_ecs::error_document(
+                dataset,
+                raw,
+                ti_ecs::NOTHING_TO_MAP.to_string(),
+                opts,
+            ));
+            if answer == expected {
+                Ok(())
+            } else {
+                fail("a record with nothing to map is not answered by its error document".into())
+            }
+        }
         1 if core[0] != answer => fail("answer differs from the core's document".into()),
         1 => Ok(()),
         _ => {

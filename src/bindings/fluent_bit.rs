@@ -6,8 +6,8 @@
 //! [`anomali_intelligence`], [`misp_threat`], [`misp_threat_attributes`] — called once per
 //! record as `(tag_ptr, tag_len, time_sec, time_nsec, record_ptr, record_len) -> ptr`.
 //! The record is JSON text in guest memory; the result points at one NUL-terminated JSON
-//! object (or at `""`, which drops the record) in a buffer owned by the module and reused
-//! by the next call.
+//! object in a buffer owned by the module and reused by the next call. The module never
+//! answers `""` (which would drop the record without a trace).
 //!
 //! ## What the module decides
 //!
@@ -20,7 +20,8 @@
 //! - A record that yields several documents (a whole MISP event or response) cannot pass
 //!   through a filter, which returns one record: it becomes ONE error document keeping
 //!   the original and saying to split records before the filter. A record that yields no
-//!   document (an empty MISP response) is dropped with `""`.
+//!   document (an empty list, MISP response or API page, which the core drops as Elastic
+//!   does) becomes ONE error document saying so: no record leaves the filter unaccounted.
 //! - `record_ptr == 0` (Fluent Bit could not copy the record into the guest) gives an
 //!   error document naming the `wasm_heap_size` setting and the record's length.
 //! - Records nest at most [`crate::options::FLUENT_BIT_MAX_DEPTH`] levels (the core's
@@ -55,7 +56,7 @@ pub const HEAP_SETTING: &str = "wasm_heap_size";
 /// The output buffer, reused across calls; the host copies the result before the next one.
 static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
-/// What one call returns: one document, or nothing (drop the record).
+/// What one call returns: one document for every record.
 ///
 /// `record` is `None` when the host passed `record_ptr == 0`; `record_len` is then the
 /// length of the record it could not copy.
@@ -65,23 +66,24 @@ pub fn filter(
     time_nsec: u32,
     record: Option<&[u8]>,
     record_len: u32,
-) -> Option<Document> {
+) -> Document {
     let opts = Options::fluent_bit(record_time(time_sec, time_nsec));
     let Some(raw) = record else {
         let msg = format!(
             "record of {record_len} bytes did not reach the filter: it is larger than the fluent bit wasm heap; raise `{HEAP_SETTING}` of the `wasm` filter above {record_len} bytes"
         );
-        return Some(error_document(dataset, b"", msg, &opts));
+        return error_document(dataset, b"", msg, &opts);
     };
     let mut docs = crate::transform(dataset, raw, &opts);
-    match docs.len() {
-        0 => None,
-        1 => docs.pop(),
-        n => {
+    match (docs.pop(), docs.len()) {
+        (None, _) => crate::error_document(dataset, raw, crate::NOTHING_TO_MAP.to_string(), &opts),
+        (Some(doc), 0) => doc,
+        (Some(_), n) => {
             let msg = format!(
-                "record yields {n} documents but a fluent bit filter returns one record per record: split the record before the `wasm` filter (one misp attribute per record), or use `ti-ecs serve`"
+                "record yields {} documents but a fluent bit filter returns one record per record: split the record before the `wasm` filter (one misp attribute per record), or use `ti-ecs serve`",
+                n + 1
             );
-            Some(error_document(dataset, raw, msg, &opts))
+            error_document(dataset, raw, msg, &opts)
         }
     }
 }
@@ -141,9 +143,7 @@ unsafe fn call(
     let doc = filter(dataset, time_sec, time_nsec, record, record_len);
     let mut out = OUT.lock().unwrap_or_else(PoisonError::into_inner);
     out.clear();
-    if let Some(doc) = doc
-        && serde_json::to_writer(&mut *out, &doc).is_err()
-    {
+    if serde_json::to_writer(&mut *out, &doc).is_err() {
         // Serialising a map of JSON values does not fail; stay total anyway.
         out.clear();
         out.extend_from_slice(b"{}");
@@ -208,10 +208,9 @@ mod tests {
 
     const T: u32 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
-    fn run(
-        f: unsafe extern "C" fn(*const u8, u32, u32, u32, *const u8, u32) -> *const u8,
-        rec: &[u8],
-    ) -> String {
+    type Entry = unsafe extern "C" fn(*const u8, u32, u32, u32, *const u8, u32) -> *const u8;
+
+    fn run(f: Entry, rec: &[u8]) -> String {
         let mut input = rec.to_vec();
         input.push(0);
         let tag = b"t\0";
@@ -242,7 +241,7 @@ mod tests {
 
     #[test]
     fn missing_record_names_the_heap_setting_and_length() {
-        let doc = filter(Dataset::MispThreat, T, 0, None, 70_000).unwrap();
+        let doc = filter(Dataset::MispThreat, T, 0, None, 70_000);
         let v = Value::Object(doc);
         assert_eq!(v["event"]["kind"], "pipeline_error");
         let msg = v["error"]["message"][0].as_str().unwrap();
@@ -258,6 +257,25 @@ mod tests {
             )
         };
         assert!(out.to_str().unwrap().contains("record of 9 bytes"));
+    }
+
+    #[test]
+    fn a_record_with_nothing_to_map_is_answered_not_dropped() {
+        for (f, raw) in [
+            (misp_threat_attributes as Entry, &br#"{"response":[]}"#[..]),
+            (misp_threat_attributes, b"[]"),
+            (anomali_intelligence, br#"{"objects":[]}"#),
+            (anomali_threatstream, br#"{"message":"[]","tags":["t"]}"#),
+        ] {
+            let out = run(f, raw);
+            let v: Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["event"]["kind"], "pipeline_error", "{out}");
+            assert_eq!(v["error"]["message"][0], crate::NOTHING_TO_MAP);
+            assert_eq!(
+                v["event"]["original"],
+                String::from_utf8_lossy(raw).as_ref()
+            );
+        }
     }
 
     #[test]
@@ -288,7 +306,7 @@ mod tests {
                 br#"{"message":"{\"a\":1}","tags":["t"],"_conf.ioc_expiration_duration":"5d"}"#;
             let docs = crate::transform_to_json(ds, raw, &Options::fluent_bit(record_time(T, 0)));
             if docs.len() == 1 {
-                let doc = filter(ds, T, 0, Some(raw), raw.len() as u32).unwrap();
+                let doc = filter(ds, T, 0, Some(raw), raw.len() as u32);
                 assert_eq!(crate::to_json(&doc), docs[0], "{ds}");
             }
         }
