@@ -210,11 +210,17 @@ mod tests {
 
     type Entry = unsafe extern "C" fn(*const u8, u32, u32, u32, *const u8, u32) -> *const u8;
 
+    /// Fluent Bit calls the module one record at a time, and the answer lives in one
+    /// buffer until the next call: tests running in parallel take turns.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
     fn run(f: Entry, rec: &[u8]) -> String {
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
         let mut input = rec.to_vec();
         input.push(0);
         let tag = b"t\0";
-        // SAFETY: both buffers outlive the call; the result is copied before the next call.
+        // SAFETY: both buffers outlive the call; the result is copied before the next call
+        // (no other call runs meanwhile: `ONE_AT_A_TIME`).
         unsafe {
             let p = f(tag.as_ptr(), 1, T, 0, input.as_ptr(), rec.len() as u32);
             std::ffi::CStr::from_ptr(p.cast())
@@ -250,7 +256,9 @@ mod tests {
             "{msg}"
         );
         assert_eq!(v["error"]["message"].as_array().unwrap().len(), 1);
-        // SAFETY: a null record is allowed by the contract.
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        // SAFETY: a null record is allowed by the contract; the answer is read before any
+        // other call (`ONE_AT_A_TIME`).
         let out = unsafe {
             std::ffi::CStr::from_ptr(
                 anomali_intelligence(std::ptr::null(), 0, T, 0, std::ptr::null(), 9).cast(),
