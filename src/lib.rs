@@ -12,6 +12,10 @@
 //!          ─► Document (a JSON object with a stable key order)
 //! ```
 //!
+//! A whole MISP attribute response takes a shorter way ([`transform_each`], [`stream`]):
+//! split into the text of each attribute without building its tree, then each attribute
+//! through the same mapping and `finish`, one at a time.
+//!
 //! [`transform`] never panics and never reads a clock: `now` comes in [`Options`].
 //! A record that cannot be read or mapped becomes an error document
 //! (`event.kind: pipeline_error`, `error.message`, `event.original`), never nothing.
