@@ -85,14 +85,13 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
         // record without them, written as Elastic writes parsed JSON (compact, keys sorted).
         let keys = outer.len();
         let (conf_duration, conf_identity) = take_conf(&mut outer);
-        let body = Value::Object(outer);
-        let original = if body.as_object().map_or(0, Map::len) == keys {
+        let original = if outer.len() == keys {
             text.to_string()
         } else {
-            serde_json::to_string(&body).unwrap_or_default()
+            serde_json::to_string(&outer).unwrap_or_default()
         };
         return Ok(Record {
-            body,
+            body: Value::Object(outer),
             original,
             tags,
             conf_duration,

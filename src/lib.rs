@@ -257,10 +257,21 @@ pub const NOTHING_TO_MAP: &str = "record holds no indicator (an empty list, misp
 /// adapter answers when its host cannot take what the core made of a record (the Fluent
 /// Bit filter, which must answer every record with exactly one).
 pub fn error_document(dataset: Dataset, raw: &[u8], message: String, opts: &Options) -> Document {
+    let original = String::from_utf8_lossy(raw);
+    error_doc(dataset.info(), message, &original, &opts.tags, opts)
+}
+
+/// A document holding only `message` as its error, keeping `original`.
+fn error_doc(
+    info: &DatasetInfo,
+    message: String,
+    original: &str,
+    rec_tags: &[String],
+    opts: &Options,
+) -> Document {
     let mut d = Doc::new();
     d.error(message);
-    d.original = Some(String::from_utf8_lossy(raw).into_owned());
-    finish(dataset.info(), d, "", &opts.tags, opts)
+    finish(info, d, original, rec_tags, opts)
 }
 
 /// The error document of a record that yields more documents than `max_documents`.
@@ -271,12 +282,11 @@ fn too_many(
     rec_tags: &[String],
     opts: &Options,
 ) -> Document {
-    let mut d = Doc::new();
-    d.error(format!(
+    let message = format!(
         "record yields {count} document(s), over the limit max_documents = {}; raise limits.max_documents to accept it",
         opts.limits.max_documents
-    ));
-    finish(info, d, original, rec_tags, opts)
+    );
+    error_doc(info, message, original, rec_tags, opts)
 }
 
 /// [`transform`], each document serialised as one line of JSON.
@@ -298,13 +308,12 @@ pub fn to_json(doc: &Document) -> String {
     }
 }
 
-/// SHA-256 of the concatenated parts, as lowercase hex.
-fn sha256_hex(parts: &[&[u8]]) -> String {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+/// SHA-256 of `bytes`, as lowercase hex.
+fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Adds what every document carries and turns the collected errors into Elastic's
@@ -333,26 +342,24 @@ fn finish(
     d.set("labels.is_ioc_transform_source", "true");
     let original = own_original.as_deref().unwrap_or(original);
     if opts.identity {
+        // the hash of the original is the fingerprint without fingerprint values, and the
+        // key of a document without an indicator identity
+        let of_original = sha256_hex(original.as_bytes());
         let fingerprint = if fp_values.is_empty() {
-            sha256_hex(&[original.as_bytes()])
+            of_original.clone()
         } else {
-            let texts: Vec<String> = fp_values
-                .iter()
-                .map(|v| serde_json::to_string(v).unwrap_or_default())
-                .collect();
-            let parts: Vec<&[u8]> = texts.iter().flat_map(|t| [t.as_bytes(), b"\x1f"]).collect();
-            sha256_hex(&parts)
+            let mut joined = Vec::new();
+            for v in &fp_values {
+                // a JSON value always serialises into a Vec
+                let _ = serde_json::to_writer(&mut joined, v);
+                joined.push(0x1f);
+            }
+            sha256_hex(&joined)
         };
         // A document without an indicator identity (an error document, a record without
         // ids) is keyed by its own text: the same record sent again replaces its document
         // instead of adding one, and a sink that uses the key as `_id` always has one.
-        let key = key.unwrap_or_else(|| {
-            format!(
-                "{}:original:{}",
-                info.id,
-                sha256_hex(&[original.as_bytes()])
-            )
-        });
+        let key = key.unwrap_or_else(|| format!("{}:original:{of_original}", info.id));
         d.set("labels.ioc_key", key);
         d.set("labels.ioc_fingerprint", fingerprint);
     }

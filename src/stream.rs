@@ -37,22 +37,19 @@ pub struct Streaming {
 /// Whether `raw` opens (after a byte-order mark and white space) with `[`, or with `{`
 /// and one of `keys` as its first key: the only records [`Streaming::split`] can split.
 pub fn may_split(raw: &[u8], keys: &[&str]) -> bool {
-    let raw = raw
-        .strip_prefix(b"\xEF\xBB\xBF")
-        .unwrap_or(raw)
-        .trim_ascii_start();
-    match raw.split_first() {
-        Some((b'[', _)) => true,
-        Some((b'{', rest)) => {
-            let rest = rest.trim_ascii_start();
-            keys.iter().any(|k| {
-                rest.strip_prefix(b"\"")
-                    .and_then(|r| r.strip_prefix(k.as_bytes()))
-                    .is_some_and(|r| r.starts_with(b"\""))
-            })
-        }
-        _ => false,
-    }
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    raw.trim_ascii_start().starts_with(b"[") || keys.iter().any(|k| first_key_is(raw, k))
+}
+
+/// Whether `text` is an object (after white space) whose first key is `key`, written
+/// without escapes: a look at the opening bytes, no parsing.
+fn first_key_is(text: &[u8], key: &str) -> bool {
+    text.trim_ascii_start()
+        .strip_prefix(b"{")
+        .map(<[u8]>::trim_ascii_start)
+        .and_then(|r| r.strip_prefix(b"\""))
+        .and_then(|r| r.strip_prefix(key.as_bytes()))
+        .is_some_and(|r| r.starts_with(b"\""))
 }
 
 /// The list in `text` when it is a JSON array.
@@ -66,10 +63,8 @@ pub fn list(text: &str) -> Option<Vec<&RawValue>> {
 /// The value of `key` when `text` is an object with that one key and nothing else
 /// (repeats of the key count as one; the last one wins, as in the tree).
 pub fn only_key<'a>(text: &'a str, key: &str) -> Option<&'a RawValue> {
-    let rest = text.trim_start().strip_prefix('{')?.trim_start();
     // cheap refusal before any parsing: the first key must be the one asked for
-    let first = rest.strip_prefix('"')?.strip_prefix(key)?;
-    if !first.starts_with('"') {
+    if !first_key_is(text.as_bytes(), key) {
         return None;
     }
     let map: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;

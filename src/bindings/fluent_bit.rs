@@ -72,7 +72,7 @@ pub fn filter(
         let msg = format!(
             "record of {record_len} bytes did not reach the filter: it is larger than the fluent bit wasm heap; raise `{HEAP_SETTING}` of the `wasm` filter above {record_len} bytes"
         );
-        return error_document(dataset, b"", msg, &opts);
+        return crate::error_document(dataset, b"", msg, &opts);
     };
     let mut docs = crate::transform(dataset, raw, &opts);
     match (docs.pop(), docs.len()) {
@@ -83,7 +83,7 @@ pub fn filter(
                 "record yields {} documents but a fluent bit filter returns one record per record: split the record before the `wasm` filter (one misp attribute per record), or use `ti-ecs serve`",
                 n + 1
             );
-            error_document(dataset, raw, msg, &opts)
+            fan_out_error(dataset, raw, msg, &opts)
         }
     }
 }
@@ -96,12 +96,12 @@ fn record_time(sec: u32, nsec: u32) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// An error document for `raw` with `msg` as its only `error.message`.
+/// The error document of a record that fans out, with `msg` as its only `error.message`.
 ///
-/// The core makes it: with `max_documents = 1` a fan-out record becomes the core's own
-/// error document (original and tags kept), and an empty record an unreadable-record one;
-/// only the message is replaced by one that fits Fluent Bit.
-fn error_document(dataset: Dataset, raw: &[u8], msg: String, opts: &Options) -> Document {
+/// The core makes it: with `max_documents = 1` the record becomes the core's own error
+/// document (the original and the envelope's tags kept); only the message is replaced by
+/// one that fits Fluent Bit.
+fn fan_out_error(dataset: Dataset, raw: &[u8], msg: String, opts: &Options) -> Document {
     let mut one = opts.clone();
     one.limits.max_documents = 1;
     let mut doc = crate::transform(dataset, raw, &one)
