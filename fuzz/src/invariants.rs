@@ -16,8 +16,9 @@
 //!    list, the tag `preserve_original_event` and `event.original` (unless the text it
 //!    would keep is empty); `error.message` never appears without `pipeline_error`;
 //! 6. an unreadable record (bad UTF-8, bad JSON, a limit) gives exactly one error document
-//!    that keeps the text as received; when the input is not JSON at all (so cannot be an
-//!    envelope) and is valid UTF-8, `event.original` is the input itself;
+//!    that keeps the text as received; when the input is valid UTF-8 and not JSON at all,
+//!    even after a leading byte-order mark (so cannot be an envelope), `event.original` is
+//!    the input itself;
 //! 7. `preserve_original_event` (option) puts `event.original` on every document;
 //! 8. every non-empty option tag is on every document;
 //! 9. `event.original`, when it is not the record's text, is JSON (a fan-out item).
@@ -79,8 +80,11 @@ pub fn check(dataset: Dataset, raw: &[u8], opts: &Options, docs: &[String]) -> R
                 docs.len()
             ));
         }
+        // The reader skips a leading byte-order mark, so a record that is JSON after one is
+        // an envelope like any other.
         if let Ok(text) = std::str::from_utf8(raw)
-            && serde_json::from_str::<Value>(text).is_err()
+            && serde_json::from_str::<Value>(text.strip_prefix('\u{feff}').unwrap_or(text))
+                .is_err()
             && u.original != text
         {
             return fail(format!(
