@@ -252,9 +252,10 @@ pub fn parse_limited(text: &str, limits: &Limits, what: &str) -> Result<Value, S
 pub fn check_limits(text: &str, limits: &Limits, what: &str) -> Result<(), String> {
     if text.len() > limits.max_input_bytes {
         return Err(format!(
-            "{what} is {} bytes, over the limit max_input_bytes = {}; raise limits.max_input_bytes to accept it",
+            "{what} is {} bytes, over the limit max_input_bytes = {}; {}",
             text.len(),
-            limits.max_input_bytes
+            limits.max_input_bytes,
+            limits.how_to_raise("max_input_bytes")
         ));
     }
     check_shape(text.as_bytes(), limits).map_err(|m| format!("{what} {m}"))
@@ -296,8 +297,9 @@ fn check_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
                 let len = j.min(b.len()) - start;
                 if len > limits.max_string_bytes {
                     return Err(format!(
-                        "holds a string of {len} bytes at offset {start}, over the limit max_string_bytes = {}; raise limits.max_string_bytes to accept it",
-                        limits.max_string_bytes
+                        "holds a string of {len} bytes at offset {start}, over the limit max_string_bytes = {}; {}",
+                        limits.max_string_bytes,
+                        limits.how_to_raise("max_string_bytes")
                     ));
                 }
                 i = j + 1;
@@ -307,8 +309,9 @@ fn check_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
                 depth += 1;
                 if depth > limits.max_depth {
                     return Err(format!(
-                        "nests deeper than the limit max_depth = {} at offset {i}; raise limits.max_depth to accept it",
-                        limits.max_depth
+                        "nests deeper than the limit max_depth = {} at offset {i}; {}",
+                        limits.max_depth,
+                        limits.how_to_raise("max_depth")
                     ));
                 }
             }

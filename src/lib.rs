@@ -37,6 +37,8 @@ pub mod stream;
 
 pub mod bindings;
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -218,17 +220,7 @@ fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn
             return emit(finish(info, d, "", &u.tags, opts));
         }
     };
-    let with_conf;
-    let opts = match rec.conf_identity {
-        Some(identity) if identity != opts.identity => {
-            with_conf = Options {
-                identity,
-                ..opts.clone()
-            };
-            &with_conf
-        }
-        _ => opts,
-    };
+    let opts = &*with_conf_identity(opts, rec.conf_identity);
     let (duration, from_conf) = match &rec.conf_duration {
         Some(d) => (d.as_str(), true),
         None => (opts.ioc_expiration_duration.as_str(), false),
@@ -253,12 +245,30 @@ fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn
 /// host must get one document for every record (the Fluent Bit filter).
 pub const NOTHING_TO_MAP: &str = "record holds no indicator (an empty list, misp response or api page): it gives no document, and a fluent bit filter cannot drop a record without a trace, so it is answered with this one";
 
-/// An error document for `raw` with `message`, keeping the record as received: what an
-/// adapter answers when its host cannot take what the core made of a record (the Fluent
-/// Bit filter, which must answer every record with exactly one).
+/// An error document for `raw` with `message`: what an adapter answers when its host
+/// cannot take what the core made of a record (the Fluent Bit filter, which must answer
+/// every record with exactly one). It keeps what a document of the record would keep: the
+/// vendor text as `event.original`, the envelope's tags and `_conf.identity`.
 pub fn error_document(dataset: Dataset, raw: &[u8], message: String, opts: &Options) -> Document {
-    let original = String::from_utf8_lossy(raw);
-    error_doc(dataset.info(), message, &original, &opts.tags, opts)
+    let info = dataset.info();
+    match envelope::read(raw, opts) {
+        Ok(rec) => {
+            let opts = with_conf_identity(opts, rec.conf_identity);
+            error_doc(info, message, &rec.original, &rec.tags, &opts)
+        }
+        Err(u) => error_doc(info, message, &u.original, &u.tags, opts),
+    }
+}
+
+/// The options with the envelope's `_conf.identity`, when it has one.
+fn with_conf_identity(opts: &Options, identity: Option<bool>) -> Cow<'_, Options> {
+    match identity {
+        Some(identity) if identity != opts.identity => Cow::Owned(Options {
+            identity,
+            ..opts.clone()
+        }),
+        _ => Cow::Borrowed(opts),
+    }
 }
 
 /// A document holding only `message` as its error, keeping `original`.
@@ -283,8 +293,9 @@ fn too_many(
     opts: &Options,
 ) -> Document {
     let message = format!(
-        "record yields {count} document(s), over the limit max_documents = {}; raise limits.max_documents to accept it",
-        opts.limits.max_documents
+        "record yields {count} document(s), over the limit max_documents = {}; {}",
+        opts.limits.max_documents,
+        opts.limits.how_to_raise("max_documents")
     );
     error_doc(info, message, original, rec_tags, opts)
 }

@@ -33,6 +33,23 @@ pub struct Limits {
     pub max_documents: usize,
     /// Longest string value accepted anywhere in a record, in bytes.
     pub max_string_bytes: usize,
+    /// The target whose limits are fixed (`None`: the caller sets them). An exceeded
+    /// limit's error then says where the record can be mapped instead of which option
+    /// to raise.
+    #[serde(skip)]
+    pub fixed_in: Option<&'static str>,
+}
+
+impl Limits {
+    /// How to get past the limit `name` (e.g. `max_depth`), for error messages.
+    pub fn how_to_raise(&self, name: &str) -> String {
+        match self.fixed_in {
+            None => format!("raise limits.{name} to accept it"),
+            Some(target) => format!(
+                "{target} cannot raise it; map such records with the ti-ecs CLI or `ti-ecs serve`, where limits.{name} can be raised"
+            ),
+        }
+    }
 }
 
 impl Default for Limits {
@@ -42,6 +59,7 @@ impl Default for Limits {
             max_depth: 64,
             max_documents: 1_000_000,
             max_string_bytes: 16 * 1024 * 1024,
+            fixed_in: None,
         }
     }
 }
@@ -99,6 +117,7 @@ impl Options {
     pub fn fluent_bit(now: DateTime<Utc>) -> Self {
         let mut o = Options::new(now);
         o.limits.max_depth = FLUENT_BIT_MAX_DEPTH;
+        o.limits.fixed_in = Some("the Fluent Bit module");
         o
     }
 

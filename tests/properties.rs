@@ -38,27 +38,6 @@ fn config(cases: u32) -> Config {
 
 // ------------------------------------------------------------------ options
 
-/// Durations: valid, invalid, overflowing.
-const DURATIONS: &[&str] = &[
-    "90d",
-    "5d",
-    "0d",
-    "1h",
-    "30m",
-    "10s",
-    "2w",
-    "",
-    "d",
-    "10y",
-    "-1d",
-    "1.5d",
-    " 7d ",
-    "99999999999999999999d",
-    "9999999999999w",
-    "300000000d",
-    "٣d",
-];
-
 fn now() -> impl Strategy<Value = DateTime<Utc>> {
     prop_oneof![
         Just(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
@@ -90,9 +69,10 @@ fn options() -> impl Strategy<Value = Options> {
             max_depth: b,
             max_documents: c,
             max_string_bytes: e,
+            fixed_in: None,
         });
     let duration = prop_oneof![
-        3 => proptest::sample::select(DURATIONS).prop_map(str::to_string),
+        3 => proptest::sample::select(invariants::DURATIONS).prop_map(str::to_string),
         1 => ".{0,6}",
     ];
     let tag = prop_oneof![
@@ -516,7 +496,7 @@ fn encode(body: impl Strategy<Value = Value>) -> impl Strategy<Value = Vec<u8>> 
     ];
     let conf = prop_oneof![
         Just(Value::Null),
-        proptest::sample::select(DURATIONS)
+        proptest::sample::select(invariants::DURATIONS)
             .prop_map(|d| json!({"ioc_expiration_duration": d, "ioc_duration_before_deletion": d})),
         value(),
     ];

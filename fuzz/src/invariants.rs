@@ -27,6 +27,33 @@
 
 #![allow(dead_code)]
 
+/// Expiration durations the fuzz targets and property tests try as options: valid ones,
+/// every kind of invalid one, and ones that overflow.
+pub const DURATIONS: &[&str] = &[
+    "90d",
+    "5d",
+    "0d",
+    "1h",
+    "30m",
+    "10s",
+    "2w",
+    "85d",
+    "",
+    "d",
+    "10y",
+    "-1d",
+    "1.5d",
+    " 7d ",
+    "1D",
+    "99999999999999999999d",
+    "9999999999999w",
+    "3153600000000s",
+    "1000000d",
+    "300000000d",
+    "٣d",
+    "1é",
+];
+
 use serde_json::Value;
 use ti_ecs::{Cleanup, Dataset, Options, envelope};
 
@@ -83,8 +110,7 @@ pub fn check(dataset: Dataset, raw: &[u8], opts: &Options, docs: &[String]) -> R
         // The reader skips a leading byte-order mark, so a record that is JSON after one is
         // an envelope like any other.
         if let Ok(text) = std::str::from_utf8(raw)
-            && serde_json::from_str::<Value>(text.strip_prefix('\u{feff}').unwrap_or(text))
-                .is_err()
+            && serde_json::from_str::<Value>(text.strip_prefix('\u{feff}').unwrap_or(text)).is_err()
             && u.original != text
         {
             return fail(format!(

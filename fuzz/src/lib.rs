@@ -38,31 +38,6 @@ pub fn split(data: &[u8]) -> (&[u8], Options) {
     }
 }
 
-/// Durations tried: valid ones, every kind of invalid one, and overflowing ones.
-const DURATIONS: &[&str] = &[
-    "90d",
-    "5d",
-    "0d",
-    "1h",
-    "30m",
-    "10s",
-    "2w",
-    "85d",
-    "",
-    "d",
-    "10y",
-    "-1d",
-    "1.5d",
-    " 7d ",
-    "1D",
-    "99999999999999999999d",
-    "9999999999999w",
-    "3153600000000s",
-    "1000000d",
-    "٣d",
-    "1é",
-];
-
 /// Times tried as `now`: the corpus default, the epoch, before it, and the ends of chrono's range.
 fn now(u: &mut Unstructured) -> DateTime<Utc> {
     match u.int_in_range(0..=5u8).unwrap_or(0) {
@@ -97,7 +72,7 @@ fn size(u: &mut Unstructured, small: &[usize], default: usize) -> usize {
 /// Options from fuzz bytes.
 pub fn options(u: &mut Unstructured) -> Options {
     let mut o = Options::new(now(u));
-    o.ioc_expiration_duration = text(u, DURATIONS);
+    o.ioc_expiration_duration = text(u, invariants::DURATIONS);
     let n = u.int_in_range(0..=3u8).unwrap_or(0);
     o.tags = (0..n)
         .map(|_| {
@@ -134,6 +109,7 @@ pub fn options(u: &mut Unstructured) -> Options {
         ),
         max_documents: size(u, &[0, 1, 2, 10], d.max_documents),
         max_string_bytes: size(u, &[0, 1, 8, 64], d.max_string_bytes),
+        ..d
     };
     o
 }

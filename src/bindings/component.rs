@@ -78,6 +78,7 @@ fn to_options(o: wit::Options) -> Result<Options, wit::Error> {
             max_depth: size(o.limits.max_depth.map(u64::from), defaults.max_depth),
             max_documents: size(o.limits.max_documents, defaults.max_documents),
             max_string_bytes: size(o.limits.max_string_bytes, defaults.max_string_bytes),
+            ..defaults
         },
     };
     spec.into_options().map_err(wit::Error::InvalidOptions)

@@ -269,20 +269,34 @@ mod tests {
 
     #[test]
     fn a_record_with_nothing_to_map_is_answered_not_dropped() {
-        for (f, raw) in [
-            (misp_threat_attributes as Entry, &br#"{"response":[]}"#[..]),
-            (misp_threat_attributes, b"[]"),
-            (anomali_intelligence, br#"{"objects":[]}"#),
-            (anomali_threatstream, br#"{"message":"[]","tags":["t"]}"#),
+        for (f, raw, original) in [
+            (
+                misp_threat_attributes as Entry,
+                &br#"{"response":[]}"#[..],
+                r#"{"response":[]}"#,
+            ),
+            (misp_threat_attributes, b"[]", "[]"),
+            (
+                anomali_intelligence,
+                br#"{"objects":[]}"#,
+                r#"{"objects":[]}"#,
+            ),
+            // an envelope: its text is the original, its tags and `_conf` are kept
+            (
+                anomali_threatstream,
+                br#"{"message":"[]","tags":["t"],"_conf":{"identity":true}}"#,
+                "[]",
+            ),
         ] {
             let out = run(f, raw);
             let v: Value = serde_json::from_str(&out).unwrap();
             assert_eq!(v["event"]["kind"], "pipeline_error", "{out}");
             assert_eq!(v["error"]["message"][0], crate::NOTHING_TO_MAP);
-            assert_eq!(
-                v["event"]["original"],
-                String::from_utf8_lossy(raw).as_ref()
-            );
+            assert_eq!(v["event"]["original"], original, "{out}");
+            if original == "[]" && raw.starts_with(b"{") {
+                assert!(v["tags"].as_array().unwrap().contains(&"t".into()), "{out}");
+                assert!(v["labels"]["ioc_key"].is_string(), "{out}");
+            }
         }
     }
 
@@ -304,6 +318,12 @@ mod tests {
         assert_eq!(d["event"]["kind"], "pipeline_error");
         let msg = d["error"]["message"][0].as_str().unwrap();
         assert!(msg.contains(&format!("max_depth = {max}")), "{msg}");
+        // no Fluent Bit setting reaches the module's limits: the message says where to go
+        assert!(
+            !msg.contains("raise limits") && msg.contains("the Fluent Bit module cannot raise it"),
+            "{msg}"
+        );
+        assert!(msg.contains("ti-ecs serve"), "{msg}");
         assert_eq!(d["event"]["original"], nested(max + 1));
     }
 
