@@ -19,7 +19,17 @@ pub struct Host {
 impl Host {
     /// Compiles the component built by `build.rs`.
     pub fn load() -> wasmtime::Result<Host> {
-        let engine = Engine::default();
+        Host::load_with(false)
+    }
+
+    /// [`Host::load`]; with `perf_map`, wasmtime writes `/tmp/perf-<pid>.map` so that
+    /// `perf record` names the guest's compiled functions.
+    pub fn load_with(perf_map: bool) -> wasmtime::Result<Host> {
+        let mut config = wasmtime::Config::new();
+        if perf_map {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
+        let engine = Engine::new(&config)?;
         let component = Component::from_file(&engine, crate::COMPONENT_PATH)?;
         let linker = Linker::<()>::new(&engine);
         let pre = TiEcsPre::new(linker.instantiate_pre(&component)?)?;

@@ -11,7 +11,7 @@
 //! - **native**: `ti_ecs::transform_to_json`;
 //! - **component**: the `ti:ecs` component in wasmtime, one `transform` call per record,
 //!   one instance for the whole run;
-//! - **component batch**: `transform-batch`, [`BATCH`] records per call;
+//! - **component batch**: `transform-batch`, [`BATCH`] records per call (`--batch N`);
 //! - **fluent bit**: the Fluent Bit module in wasmtime, called exactly as Fluent Bit's
 //!   `wasm` filter calls it (record copied in through the guest's `malloc`, result copied
 //!   out, inputs freed) — for data sets of one document per record.
@@ -22,7 +22,9 @@
 //! and a 100 MB MISP attribute response (measured before this process grows).
 //!
 //! Options: `--secs S` time per data set and target (default 1.5, spread over the rounds),
-//! `--quick` (0.3 s, smaller memory input), `--no-memory`, `--only <dataset id>`.
+//! `--quick` (0.3 s, smaller memory input), `--no-memory`, `--only <dataset id>`,
+//! `--batch N` records per `transform-batch` call, `--perf-map` (wasmtime writes
+//! `/tmp/perf-<pid>.map`, so `perf record` names the guest's functions).
 
 mod corpus;
 
@@ -37,7 +39,7 @@ use ti_ecs::{Dataset, Options};
 
 use corpus::Rng;
 
-/// Records per `transform-batch` call.
+/// Records per `transform-batch` call, unless `--batch` says otherwise.
 const BATCH: usize = 64;
 /// Rounds per figure; the best is kept.
 const ROUNDS: u32 = 3;
@@ -67,19 +69,21 @@ enum Target {
 }
 
 impl Target {
-    fn label(self) -> &'static str {
+    fn label(self, batch: usize) -> String {
         match self {
-            Target::Baseline => "baseline (serde_json Value round trip)",
-            Target::Native => "native core",
-            Target::Component => "component, per record",
-            Target::Batch => "component, batch of 64",
-            Target::FluentBit => "fluent bit module",
+            Target::Baseline => "baseline (serde_json Value round trip)".into(),
+            Target::Native => "native core".into(),
+            Target::Component => "component, per record".into(),
+            Target::Batch => format!("component, batch of {batch}"),
+            Target::FluentBit => "fluent bit module".into(),
         }
     }
 }
 
 /// The things that run records.
 struct Runners {
+    /// Records per `transform-batch` call.
+    batch: usize,
     opts: Options,
     wit_opts: component::Options,
     component: component::Instance,
@@ -118,7 +122,7 @@ impl Runners {
             }
             Target::Batch => {
                 let ds = wit_dataset(set.dataset);
-                for chunk in set.records.chunks(BATCH) {
+                for chunk in set.records.chunks(self.batch) {
                     let out = self.component.transform_batch(ds, chunk, &self.wit_opts);
                     docs += out
                         .ok()
@@ -153,6 +157,8 @@ struct Args {
     quick: bool,
     memory: bool,
     only: Option<String>,
+    batch: usize,
+    perf_map: bool,
 }
 
 fn args() -> Args {
@@ -161,6 +167,8 @@ fn args() -> Args {
         quick: false,
         memory: true,
         only: None,
+        batch: BATCH,
+        perf_map: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -172,6 +180,14 @@ fn args() -> Args {
             "--no-memory" => a.memory = false,
             "--secs" => a.secs = it.next().and_then(|s| s.parse().ok()).unwrap_or(a.secs),
             "--only" => a.only = it.next(),
+            "--batch" => {
+                a.batch = it
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|&n| n > 0)
+                    .unwrap_or(a.batch);
+            }
+            "--perf-map" => a.perf_map = true,
             // `cargo bench` style flags are ignored
             _ => {}
         }
@@ -242,8 +258,16 @@ fn main() {
     }
 
     let t = Instant::now();
-    let host = Host::shared();
+    let profiled;
+    let host = if a.perf_map {
+        profiled =
+            Host::load_with(true).unwrap_or_else(|e| panic!("cannot load the component: {e:#}"));
+        &profiled
+    } else {
+        Host::shared()
+    };
     let mut runners = Runners {
+        batch: a.batch,
         opts: Options::from_json(&format!(r#"{{"now":"{NOW}"}}"#))
             .unwrap_or_else(|e| panic!("{e}")),
         wit_opts: component::options_from_json(&format!(r#"{{"now":"{NOW}"}}"#))
@@ -310,7 +334,7 @@ fn main() {
                 set.name,
                 set.records.len(),
                 bytes / set.records.len(),
-                t.label(),
+                t.label(a.batch),
                 passes_per_sec * set.records.len() as f64,
                 passes_per_sec * bytes as f64 / 1e6,
                 passes_per_sec * docs as f64,
