@@ -179,6 +179,7 @@ fn native_options(w: &WitOptions) -> Result<Options, String> {
             max_depth: size(w.limits.max_depth.map(u64::from), d.max_depth),
             max_documents: size(w.limits.max_documents, d.max_documents),
             max_string_bytes: size(w.limits.max_string_bytes, d.max_string_bytes),
+            ..d
         },
     }
     .into_options()
