@@ -391,3 +391,70 @@ fn shutdown_finishes_in_flight_requests() {
     assert_eq!(status, 422, "{body}");
     assert!(start.elapsed() < Duration::from_secs(5));
 }
+
+/// The values of `key: ` lines in a YAML file (quotes taken off), in order.
+fn yaml_values<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix(key)?.strip_prefix(": "))
+        .map(|v| v.trim().trim_matches('"'))
+        .collect()
+}
+
+/// `examples/vector/vector.yaml` as the sidecar sees it: each `http` sink's `uri` and
+/// `X-Tenant` header, with the body Vector sends (`encoding.codec: json`, newline framing:
+/// one JSON event per line, the `http_client` page in `message`), gives the documents of the
+/// bundled example, each with the IOC key the `elasticsearch` sink's `id_key` names; and the
+/// `http_server` source listens where the config's `--forward` sends.
+#[test]
+fn vector_example_sinks_are_what_the_sidecar_takes() {
+    let config = std::fs::read_to_string(examples().join("vector/vector.yaml")).unwrap();
+    let uris = yaml_values(&config, "uri");
+    let tenants = yaml_values(&config, "X-Tenant");
+    assert_eq!(uris.len(), 2, "{uris:?}");
+    assert_eq!(tenants, ["misp", "threatstream"]);
+    assert_eq!(yaml_values(&config, "id_key"), ["labels.ioc_key"]);
+    let (address, path) = (
+        yaml_values(&config, "address")[0],
+        yaml_values(&config, "path")[0],
+    );
+    let forward = format!("--forward http://{address}{path}");
+    assert!(config.contains(&forward), "no `{forward}` in the config");
+    assert!(config.contains("ti-ecs serve --listen 127.0.0.1:8787"));
+
+    let s = start(ServeConfig::default(), None);
+    let pages = [
+        "misp/attributes-response.json",
+        "anomali/intelligence-page.json",
+    ];
+    for ((uri, tenant), page) in uris.iter().zip(&tenants).zip(pages) {
+        let route = uri
+            .strip_prefix("http://127.0.0.1:8787")
+            .unwrap_or_else(|| panic!("{uri}: not the sidecar's address"));
+        let raw = std::fs::read_to_string(examples().join(page)).unwrap();
+        let event = serde_json::json!({
+            "message": raw,
+            "source_type": "http_client",
+            "timestamp": "2026-12-01T00:00:00Z",
+        });
+        let (status, body) = post(&s.url(route), Some(tenant), format!("{event}\n").as_bytes());
+        assert_eq!(status, 200, "{uri}: {body}");
+        let reviewed =
+            std::fs::read_to_string(examples().join(page).with_extension("ecs.ndjson")).unwrap();
+        let docs: Vec<Value> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(docs.len(), reviewed.lines().count(), "{uri}");
+        let dataset = route
+            .trim_start_matches("/v1/")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        for d in &docs {
+            assert_eq!(d["data_stream"]["dataset"], dataset, "{d}");
+            assert!(d["labels"]["ioc_key"].is_string(), "{d}");
+            assert!(d["event"]["kind"] != "pipeline_error", "{d}");
+        }
+    }
+    s.stop();
+}
