@@ -46,7 +46,6 @@
 use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
 
 use crate::{Dataset, Document, Options};
 
@@ -83,7 +82,7 @@ pub fn filter(
                 "record yields {} documents but a fluent bit filter returns one record per record: split the record before the `wasm` filter (one misp attribute per record), or use `ti-ecs serve`",
                 n + 1
             );
-            fan_out_error(dataset, raw, msg, &opts)
+            crate::error_document(dataset, raw, msg, &opts)
         }
     }
 }
@@ -94,32 +93,6 @@ fn record_time(sec: u32, nsec: u32) -> DateTime<Utc> {
     DateTime::from_timestamp(sec, nsec)
         .or_else(|| DateTime::from_timestamp(sec, 0))
         .unwrap_or(DateTime::UNIX_EPOCH)
-}
-
-/// The error document of a record that fans out, with `msg` as its only `error.message`.
-///
-/// The core makes it: with `max_documents = 1` the record becomes the core's own error
-/// document (the original and the envelope's tags kept); only the message is replaced by
-/// one that fits Fluent Bit.
-fn fan_out_error(dataset: Dataset, raw: &[u8], msg: String, opts: &Options) -> Document {
-    let mut one = opts.clone();
-    one.limits.max_documents = 1;
-    let mut doc = crate::transform(dataset, raw, &one)
-        .into_iter()
-        .next()
-        .unwrap_or_default();
-    let message = Value::Array(vec![Value::String(msg)]);
-    match doc.get_mut("error") {
-        Some(Value::Object(e)) => {
-            e.insert("message".to_string(), message);
-        }
-        _ => {
-            let mut e = Map::new();
-            e.insert("message".to_string(), message);
-            doc.insert("error".to_string(), Value::Object(e));
-        }
-    }
-    doc
 }
 
 /// Runs [`filter`] and writes its result, NUL-terminated, into the reused buffer.
@@ -205,6 +178,7 @@ entry_points! {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     const T: u32 = 1_767_225_600; // 2026-01-01T00:00:00Z
 
