@@ -5,6 +5,7 @@
 //! golden files diff cleanly.
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 /// One output document being built by a mapping.
 #[derive(Debug, Default, Clone)]
@@ -17,8 +18,9 @@ pub struct Doc {
     pub original: Option<String>,
     /// The IOC key (same indicator → same key across polls), e.g. `misp:<event>:<attribute>`.
     pub key: Option<String>,
-    /// Values the version fingerprint covers (identical re-fetch → same fingerprint).
-    pub fingerprint: Vec<Value>,
+    /// The version fingerprint (identical re-fetch → same fingerprint), set with
+    /// [`Doc::fingerprint_over`]; without one it is the hash of `event.original`.
+    pub fingerprint: Option<String>,
 }
 
 impl Doc {
@@ -42,6 +44,29 @@ impl Doc {
         if let Some(obj) = object_at(&mut self.fields, parent) {
             obj.insert(leaf.to_string(), v.into());
         }
+    }
+
+    /// Sets each `(name, value)` under the object at `parent` (dotted), walking to it once:
+    /// the same as a [`Doc::set`] of `parent.name` for each.
+    pub fn set_under<const N: usize>(&mut self, parent: &str, fields: [(&str, Value); N]) {
+        if let Some(obj) = object_at(&mut self.fields, Some(parent)) {
+            for (name, v) in fields {
+                obj.insert(name.to_string(), v);
+            }
+        }
+    }
+
+    /// The event fields every indicator document opens with: `event.kind: enrichment`,
+    /// `event.category: [threat]`, `event.type: [indicator]`.
+    pub fn enrichment(&mut self) {
+        self.set_under(
+            "event",
+            [
+                ("kind", "enrichment".into()),
+                ("category", vec!["threat"].into()),
+                ("type", vec!["indicator"].into()),
+            ],
+        );
     }
 
     /// Sets `path` only when it holds nothing yet.
@@ -123,6 +148,26 @@ impl Doc {
         self.push(path, v);
     }
 
+    /// Sets the version fingerprint: SHA-256, as lowercase hex, over each value serialised
+    /// as JSON and followed by the byte 0x1f (an absent value counts as `null`). The values
+    /// are serialised where they lie: no tree is copied.
+    pub fn fingerprint_over<'v, T: serde::Serialize + 'v>(
+        &mut self,
+        values: impl IntoIterator<Item = Option<&'v T>>,
+    ) {
+        // serialised into one buffer, hashed once: the serialiser writes in small pieces
+        let mut buf = Vec::with_capacity(1024);
+        for v in values {
+            // a JSON value always serialises into a Vec
+            let _ = match v {
+                Some(v) => serde_json::to_writer(&mut buf, v),
+                None => serde_json::to_writer(&mut buf, &Value::Null),
+            };
+            buf.push(0x1f);
+        }
+        self.fingerprint = Some(sha256_hex(&buf));
+    }
+
     /// Records a field-level error: the document is kept and marked `pipeline_error`.
     /// Say which field and which raw value, lowercase, no trailing period.
     pub fn error(&mut self, msg: impl Into<String>) {
@@ -149,6 +194,22 @@ impl Doc {
     pub fn into_parts(self) -> (Map<String, Value>, Vec<String>, Vec<String>) {
         (self.fields, self.errors, self.tags)
     }
+}
+
+/// SHA-256 of `bytes`, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of `bytes`.
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
 }
 
 fn split_last(path: &str) -> (Option<&str>, &str) {

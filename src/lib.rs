@@ -40,7 +40,6 @@ pub mod bindings;
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 
 pub use doc::Doc;
 pub use options::{Limits, Options, OptionsSpec, SeverityScale};
@@ -75,6 +74,26 @@ pub struct Ctx<'a> {
     pub duration_from_conf: bool,
     /// The record's raw vendor text.
     pub original: &'a str,
+    /// Whether every document keeps `event.original` (the option, or the record's tag
+    /// `preserve_original_event`).
+    pub preserve: bool,
+}
+
+impl Ctx<'_> {
+    /// Whether the finished `d` reads its own `event.original`: to keep it (preserved, or
+    /// the document has errors) or to hash it (identity on, and `d` has no key or no
+    /// fingerprint of its own). A fan-out mapping builds an item's text only then; left
+    /// unset, `finish` would fall back to the record's text, which nothing reads.
+    pub fn needs_original(&self, d: &Doc) -> bool {
+        self.preserve
+            || !d.errors().is_empty()
+            || (self.opts.identity && (d.key.is_none() || d.fingerprint.is_none()))
+    }
+}
+
+/// Whether documents of a record with `rec_tags` keep `event.original` whatever happens.
+fn preserves(opts: &Options, rec_tags: &[String]) -> bool {
+    opts.preserve_original_event || rec_tags.iter().any(|t| t == "preserve_original_event")
 }
 
 /// Maps one record's vendor JSON to documents.
@@ -195,6 +214,7 @@ pub fn transform_each(
             duration: &opts.ioc_expiration_duration,
             duration_from_conf: false,
             original: text,
+            preserve: preserves(opts, &opts.tags),
         };
         // one document per item
         if list.items.len() > opts.limits.max_documents {
@@ -230,6 +250,7 @@ fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn
         duration,
         duration_from_conf: from_conf,
         original: &rec.original,
+        preserve: preserves(opts, &rec.tags),
     };
     let mut docs = Vec::new();
     (info.map)(rec.body, &ctx, &mut docs);
@@ -319,14 +340,6 @@ pub fn to_json(doc: &Document) -> String {
     }
 }
 
-/// SHA-256 of `bytes`, as lowercase hex.
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Adds what every document carries and turns the collected errors into Elastic's
 /// `pipeline_error` shape.
 fn finish(
@@ -338,41 +351,55 @@ fn finish(
 ) -> Document {
     let own_original = doc.original.take();
     let key = doc.key.take();
-    let fp_values = std::mem::take(&mut doc.fingerprint);
+    let fingerprint = doc.fingerprint.take();
     let (fields, errors, doc_tags) = doc.into_parts();
     let mut d = Doc::from_fields(fields);
     d.set("ecs.version", ECS_VERSION);
-    d.set("event.module", info.module);
-    d.set("event.dataset", info.id);
-    d.set("event.ingested", dates::fmt_es(opts.now));
-    d.set("data_stream.type", "logs");
-    d.set("data_stream.dataset", info.id);
-    d.set("data_stream.namespace", "default");
-    d.set("threat.feed.name", info.feed_name);
-    d.set("threat.feed.dashboard_id", info.dashboard_id);
+    d.set_under(
+        "event",
+        [
+            ("module", info.module.into()),
+            ("dataset", info.id.into()),
+            ("ingested", dates::fmt_es(opts.now).into()),
+        ],
+    );
+    d.set_under(
+        "data_stream",
+        [
+            ("type", "logs".into()),
+            ("dataset", info.id.into()),
+            ("namespace", "default".into()),
+        ],
+    );
+    d.set_under(
+        "threat.feed",
+        [
+            ("name", info.feed_name.into()),
+            ("dashboard_id", info.dashboard_id.into()),
+        ],
+    );
     d.set("labels.is_ioc_transform_source", "true");
     let original = own_original.as_deref().unwrap_or(original);
     if opts.identity {
-        // the hash of the original is the fingerprint without fingerprint values, and the
-        // key of a document without an indicator identity
-        let of_original = sha256_hex(original.as_bytes());
-        let fingerprint = if fp_values.is_empty() {
-            of_original.clone()
-        } else {
-            let mut joined = Vec::new();
-            for v in &fp_values {
-                // a JSON value always serialises into a Vec
-                let _ = serde_json::to_writer(&mut joined, v);
-                joined.push(0x1f);
-            }
-            sha256_hex(&joined)
-        };
         // A document without an indicator identity (an error document, a record without
         // ids) is keyed by its own text: the same record sent again replaces its document
         // instead of adding one, and a sink that uses the key as `_id` always has one.
-        let key = key.unwrap_or_else(|| format!("{}:original:{of_original}", info.id));
-        d.set("labels.ioc_key", key);
-        d.set("labels.ioc_fingerprint", fingerprint);
+        // Without fingerprint values, the fingerprint is the hash of the text too.
+        let (key, fingerprint) = match (key, fingerprint) {
+            (Some(k), Some(f)) => (k, f),
+            (key, fingerprint) => {
+                let h = doc::sha256_hex(original.as_bytes());
+                let key = key.unwrap_or_else(|| format!("{}:original:{h}", info.id));
+                (key, fingerprint.unwrap_or(h))
+            }
+        };
+        d.set_under(
+            "labels",
+            [
+                ("ioc_key", key.into()),
+                ("ioc_fingerprint", fingerprint.into()),
+            ],
+        );
     }
     let mut tags: Vec<Value> = rec_tags.iter().map(|t| Value::from(t.as_str())).collect();
     for t in doc_tags {
@@ -380,8 +407,7 @@ fn finish(
             tags.push(Value::from(t));
         }
     }
-    let preserve =
-        opts.preserve_original_event || rec_tags.iter().any(|t| t == "preserve_original_event");
+    let preserve = preserves(opts, rec_tags);
     if preserve && !tags.iter().any(|t| t == "preserve_original_event") {
         tags.insert(0, Value::from("preserve_original_event"));
     }

@@ -106,9 +106,7 @@ fn is_api_error(j: &Map<String, Value>) -> bool {
 fn object(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
     let mut d = Doc::new();
     let now = ctx.opts.now;
-    d.set("event.kind", "enrichment");
-    d.set("event.category", vec!["threat"]);
-    d.set("event.type", vec!["indicator"]);
+    d.enrichment();
     d.set("@timestamp", dates::fmt_es(now));
 
     // Times.
@@ -367,6 +365,7 @@ mod tests {
             duration,
             duration_from_conf: true,
             original: "",
+            preserve: false,
         };
         let mut out = Vec::new();
         map(v, &ctx, &mut out);

@@ -113,12 +113,10 @@ fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
         // The fingerprint covers the indicator object itself, not the text it came in:
         // a re-push of the same indicator matches whatever re-formatted it on the way
         // (Fluent Bit's `http` input re-serialises every pushed object).
-        d.fingerprint = vec![Value::Object(j.clone())];
+        d.fingerprint_over([Some(&j)]);
     }
     let now = ctx.opts.now;
-    d.set("event.kind", "enrichment");
-    d.set("event.category", vec!["threat"]);
-    d.set("event.type", vec!["indicator"]);
+    d.enrichment();
 
     // Type and value.
     let itype_text = peek_text(&j, &mut d, "itype");
@@ -322,6 +320,7 @@ mod tests {
             duration,
             duration_from_conf: true,
             original: "",
+            preserve: false,
         };
         let mut out = Vec::new();
         map(v, &ctx, &mut out);
@@ -567,6 +566,7 @@ mod tests {
             duration: "90d",
             duration_from_conf: false,
             original: "",
+            preserve: false,
         };
         let mut out = Vec::new();
         map(
@@ -730,6 +730,7 @@ mod tests {
             duration: "90d",
             duration_from_conf: false,
             original: "",
+            preserve: false,
         };
         let mut out = Vec::new();
         map(

@@ -154,16 +154,17 @@ fn attribute(mut a: Map<String, Value>, ctx: &Ctx) -> Doc {
 
     // Identity over the raw values Elastic fingerprints (field names in sorted order:
     // Event.uuid, first_seen, timestamp, uuid).
-    let raw = |v: Option<&Value>| v.cloned().unwrap_or(Value::Null);
     let event_uuid = event_obj
         .and_then(|e| e.get("uuid"))
         .or_else(|| a.get("event_uuid"));
-    d.fingerprint = vec![
-        raw(event_obj.and_then(|e| e.get("uuid"))),
-        raw(a.get("first_seen")),
-        raw(a.get("timestamp")),
-        raw(a.get("uuid")),
-    ];
+    if ctx.opts.identity {
+        d.fingerprint_over([
+            event_obj.and_then(|e| e.get("uuid")),
+            a.get("first_seen"),
+            a.get("timestamp"),
+            a.get("uuid"),
+        ]);
+    }
     d.key = common::key(
         event_uuid,
         event_obj

@@ -26,9 +26,7 @@ const QUOTE_MAX: usize = 200;
 
 /// The constant event fields of every MISP document.
 pub fn start(d: &mut Doc) {
-    d.set("event.kind", "enrichment");
-    d.set("event.category", vec!["threat"]);
-    d.set("event.type", vec!["indicator"]);
+    d.enrichment();
     d.set("threat.indicator.provider", "misp");
 }
 
@@ -966,6 +964,7 @@ mod tests {
             duration,
             duration_from_conf: from_conf,
             original: "",
+            preserve: false,
         };
         f(&ctx);
     }

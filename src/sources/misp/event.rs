@@ -177,10 +177,13 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
 
     // A whole event: each attribute once.
     let mut n = 0usize;
+    // An item's text is written only when its document reads it (`Ctx::needs_original`):
+    // copying an attribute costs less than writing the event around it each time.
     for a in into_list(attrs) {
-        let original = split_original(&meta, Some(&a), None, None);
-        let mut d = split_doc(&meta, Some(a), None, None, false, ctx);
-        d.original = Some(original);
+        let mut d = split_doc(&meta, Some(a.clone()), None, None, false, ctx);
+        if ctx.needs_original(&d) {
+            d.original = Some(split_original(&meta, Some(&a), None, None));
+        }
         out.push(d);
         n += 1;
     }
@@ -197,9 +200,10 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
         };
         let obj_attrs = into_list(o.remove("Attribute"));
         for oa in obj_attrs {
-            let original = split_original(&meta, None, Some(&o), Some(&oa));
-            let mut d = split_doc(&meta, None, Some(o.clone()), Some(oa), true, ctx);
-            d.original = Some(original);
+            let mut d = split_doc(&meta, None, Some(o.clone()), Some(oa.clone()), true, ctx);
+            if ctx.needs_original(&d) {
+                d.original = Some(split_original(&meta, None, Some(&o), Some(&oa)));
+            }
             out.push(d);
             n += 1;
         }
@@ -331,15 +335,14 @@ fn split_doc(
 
     // Identity over the raw values Elastic fingerprints (field names in sorted order:
     // Attribute.first_seen, Attribute.uuid, Object.Attribute.uuid, Event.timestamp).
-    let raw = |m: Option<&Map<String, Value>>, k: &str| {
-        m.and_then(|m| m.get(k)).cloned().unwrap_or(Value::Null)
-    };
-    d.fingerprint = vec![
-        raw(attr.as_ref(), "first_seen"),
-        raw(attr.as_ref(), "uuid"),
-        raw(obj_attr.as_ref(), "uuid"),
-        raw(Some(meta), "timestamp"),
-    ];
+    if ctx.opts.identity {
+        d.fingerprint_over([
+            attr.as_ref().and_then(|m| m.get("first_seen")),
+            attr.as_ref().and_then(|m| m.get("uuid")),
+            obj_attr.as_ref().and_then(|m| m.get("uuid")),
+            meta.get("timestamp"),
+        ]);
+    }
     let indicator = if promote {
         obj_attr.as_ref()
     } else {
@@ -568,6 +571,54 @@ mod tests {
             serde_json::from_str(d[2]["event"]["original"].as_str().unwrap()).unwrap();
         assert_eq!(orig["Event"]["Object"]["Attribute"]["uuid"], "a-3");
         assert_eq!(orig["Event"]["Attribute"], json!([]));
+    }
+
+    #[test]
+    fn an_item_text_is_written_only_for_the_documents_that_read_it() {
+        // item 1 is fine, item 2 has an unreadable timestamp, item 3 has no ids
+        let mut bad = attr("2", "domain", "x.test");
+        bad["timestamp"] = json!("soon");
+        let mut anonymous = attr("3", "md5", "aa");
+        anonymous.as_object_mut().unwrap().remove("uuid");
+        anonymous.as_object_mut().unwrap().remove("id");
+        let mut rec = event(
+            json!([attr("1", "ip-dst", "1.2.3.4"), bad, anonymous]),
+            json!([]),
+        );
+        rec["Event"].as_object_mut().unwrap().remove("uuid");
+        rec["Event"].as_object_mut().unwrap().remove("id");
+        let text = rec.to_string();
+        let item_text = |d: &Map<String, Value>| -> Value {
+            serde_json::from_str(d["event"]["original"].as_str().unwrap()).unwrap()
+        };
+
+        let docs = transform(Dataset::MispThreat, text.as_bytes(), &opts());
+        assert!(docs[0]["event"].get("original").is_none());
+        assert_eq!(docs[1]["event"]["kind"], "pipeline_error");
+        // the erroneous document keeps its own item, not the whole event
+        let own = item_text(&docs[1]);
+        assert_eq!(own["Event"]["Attribute"]["timestamp"], "soon");
+        assert_eq!(own["Event"]["Object"], json!([]));
+        assert!(docs[2]["event"].get("original").is_none());
+
+        // with identity on, a document without ids is keyed by its own item's text
+        let mut o = opts();
+        o.identity = true;
+        let keyed = transform(Dataset::MispThreat, text.as_bytes(), &o);
+        let key = keyed[2]["labels"]["ioc_key"].as_str().unwrap();
+        let mut with_text = o.clone();
+        with_text.preserve_original_event = true;
+        let kept = transform(Dataset::MispThreat, text.as_bytes(), &with_text);
+        let own = kept[2]["event"]["original"].as_str().unwrap();
+        assert_eq!(item_text(&kept[2])["Event"]["Attribute"]["type"], "md5");
+        assert_eq!(
+            key,
+            format!(
+                "ti_misp.threat:original:{}",
+                crate::doc::sha256_hex(own.as_bytes())
+            )
+        );
+        assert_eq!(keyed[2]["labels"], kept[2]["labels"]);
     }
 
     #[test]
