@@ -103,17 +103,21 @@ pub fn peek_text(j: &Map<String, Value>, d: &mut Doc, field: &str) -> Option<Str
 /// Rewrites `field` of `j` as a string (ids, which Elastic converts to strings). An
 /// array or object is an error and is left as it is.
 pub fn stringify(j: &mut Map<String, Value>, d: &mut Doc, field: &str) -> Option<String> {
-    let v = j.get(field)?;
-    match scalar_text(v) {
-        Some(s) => {
-            j.insert(field.to_string(), Value::String(s.clone()));
-            Some(s)
-        }
-        None if v.is_null() => None,
-        None => {
-            d.error(bad(field, "an id", v));
-            None
-        }
+    let v = j.get_mut(field)?;
+    match v {
+        // already a string: left in place
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => match scalar_text(other) {
+            Some(s) => {
+                *other = Value::String(s.clone());
+                Some(s)
+            }
+            None => {
+                d.error(bad(field, "an id", other));
+                None
+            }
+        },
     }
 }
 
