@@ -177,14 +177,8 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
 
     // A whole event: each attribute once.
     let mut n = 0usize;
-    // An item's text is written only when its document reads it (`Ctx::needs_original`):
-    // copying an attribute costs less than writing the event around it each time.
     for a in into_list(attrs) {
-        let mut d = split_doc(&meta, Some(a.clone()), None, None, false, ctx);
-        if ctx.needs_original(&d) {
-            d.original = Some(split_original(&meta, Some(&a), None, None));
-        }
-        out.push(d);
+        out.push(item_doc(&meta, Some(&a), None, None, ctx));
         n += 1;
     }
     for (i, o) in into_list(objects).into_iter().enumerate() {
@@ -200,11 +194,7 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
         };
         let obj_attrs = into_list(o.remove("Attribute"));
         for oa in obj_attrs {
-            let mut d = split_doc(&meta, None, Some(o.clone()), Some(oa.clone()), true, ctx);
-            if ctx.needs_original(&d) {
-                d.original = Some(split_original(&meta, None, Some(&o), Some(&oa)));
-            }
-            out.push(d);
+            out.push(item_doc(&meta, None, Some(&o), Some(&oa), ctx));
             n += 1;
         }
     }
@@ -215,6 +205,32 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
         d.original = Some(original);
         out.push(d);
     }
+}
+
+/// The document of one item of a whole event (an attribute, or an object with one of its
+/// attributes, promoted), with the item's post-split text only when the document reads it
+/// (`Ctx::needs_original`): copying the item costs less than writing the event around it
+/// for every document.
+fn item_doc(
+    meta: &Map<String, Value>,
+    attr: Option<&Value>,
+    object: Option<&Map<String, Value>>,
+    obj_attr: Option<&Value>,
+    ctx: &Ctx,
+) -> Doc {
+    let promote = object.is_some();
+    let mut d = split_doc(
+        meta,
+        attr.cloned(),
+        object.cloned(),
+        obj_attr.cloned(),
+        promote,
+        ctx,
+    );
+    if ctx.needs_original(&d) {
+        d.original = Some(split_original(meta, attr, object, obj_attr));
+    }
+    d
 }
 
 /// The post-split JSON of one document, as Elastic's agent would have sent it:
