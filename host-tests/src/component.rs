@@ -3,7 +3,7 @@
 use std::sync::OnceLock;
 
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store};
+use wasmtime::{Engine, ResourceLimiter, Store};
 
 // The one `bindgen!` and options converter of the workspace live in ti-ecs-host.
 pub use ti_ecs_host::bindings::options_from_json;
@@ -13,7 +13,7 @@ pub use ti_ecs_host::bindings::{Dataset, Error, Limits, Options, SeverityScale, 
 pub struct Host {
     engine: Engine,
     component: Component,
-    pre: TiEcsPre<()>,
+    pre: TiEcsPre<Memory>,
 }
 
 impl Host {
@@ -31,7 +31,7 @@ impl Host {
         }
         let engine = Engine::new(&config)?;
         let component = Component::from_file(&engine, crate::COMPONENT_PATH)?;
-        let linker = Linker::<()>::new(&engine);
+        let linker = Linker::<Memory>::new(&engine);
         let pre = TiEcsPre::new(linker.instantiate_pre(&component)?)?;
         Ok(Host {
             engine,
@@ -60,19 +60,52 @@ impl Host {
 
     /// A fresh instance in its own store.
     pub fn instance(&self) -> wasmtime::Result<Instance> {
-        let mut store = Store::new(&self.engine, ());
+        let mut store = Store::new(&self.engine, Memory::default());
+        store.limiter(|m| m);
         let bindings = self.pre.instantiate(&mut store)?;
         Ok(Instance { store, bindings })
     }
 }
 
+/// The store's data: the size the guest's linear memory has grown to (nothing is refused).
+#[derive(Default)]
+pub struct Memory {
+    bytes: usize,
+}
+
+impl ResourceLimiter for Memory {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.bytes = self.bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        _desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
+}
+
 /// One instance of the component; calls may be repeated.
 pub struct Instance {
-    store: Store<()>,
+    store: Store<Memory>,
     bindings: TiEcs,
 }
 
 impl Instance {
+    /// The size of the guest's linear memory, in bytes (it never shrinks).
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().bytes
+    }
+
     /// `transform`.
     pub fn transform(
         &mut self,

@@ -71,6 +71,10 @@ fn main() {
             component_invalid_options,
         ),
         Trial::test("component::every_dataset_answers", component_every_dataset),
+        Trial::test(
+            "component::memory_does_not_grow_across_calls",
+            component_memory_across_calls,
+        ),
         Trial::test("fluent_bit::module_shape", fluent_bit_module_shape),
         Trial::test("fluent_bit::record_ptr_zero", fluent_bit_record_ptr_zero),
         Trial::test(
@@ -427,6 +431,68 @@ fn component_invalid_options() -> Result<(), Failed> {
     inst.transform(Dataset::MispThreat, "{not json", &options)?
         .map_err(|e| format!("{e:?}"))?;
     Ok(())
+}
+
+/// Thousands of calls on one instance, per record and in batches, allocate far more than
+/// the guest's arena holds (`src/bindings/arena.rs`, 7 MiB) in all: its memory must not
+/// grow after the first calls, which holds only if the arena starts over between calls.
+/// A call larger than the arena still gives the core's documents, and so do the calls
+/// after it.
+fn component_memory_across_calls() -> Result<(), Failed> {
+    let options = component::options_from_json(corpus::DEFAULT_OPTIONS)?;
+    let attr = r#"{"id":"1","type":"ip-dst","category":"Network activity","value":"10.0.0.1","timestamp":"1700000000","Event":{"id":"7","info":"a test event","Orgc":{"name":"CIRCL"}},"Tag":[{"name":"tlp:white"},{"name":"malware"}]}"#;
+    let batch = vec![attr.to_string(); 64];
+    let dataset = Dataset::MispThreatAttributes;
+    let expected = native(
+        "ti_misp.threat_attributes",
+        attr.as_bytes(),
+        corpus::DEFAULT_OPTIONS,
+    )?;
+    let mut inst = Host::shared().instance()?;
+    let check = |inst: &mut component::Instance| -> Result<(), Failed> {
+        let docs = inst
+            .transform(dataset, attr, &options)?
+            .map_err(|e| format!("{e:?}"))?;
+        same(
+            "component and native",
+            &expected.join("\n"),
+            &docs.join("\n"),
+        )?;
+        let lists = inst
+            .transform_batch(dataset, &batch, &options)?
+            .map_err(|e| format!("{e:?}"))?;
+        if lists.iter().any(|docs| docs != &expected) {
+            return Err("a batch document differs from native".into());
+        }
+        Ok(())
+    };
+    check(&mut inst)?;
+    let first = inst.memory_bytes();
+    for _ in 0..500 {
+        check(&mut inst)?;
+    }
+    let after = inst.memory_bytes();
+    if after > first + (1 << 20) {
+        return Err(format!(
+            "the guest's memory grew from {first} to {after} bytes over 500 calls of the same records"
+        )
+        .into());
+    }
+    let page = format!(
+        r#"{{"response":{{"Attribute":[{}]}}}}"#,
+        vec![attr; 5_000].join(",")
+    );
+    let docs = inst
+        .transform(dataset, &page, &options)?
+        .map_err(|e| format!("{e:?}"))?;
+    if docs.len() != 5_000 || docs.iter().any(|d| d != &expected[0]) {
+        return Err(format!(
+            "a page of 5 000 attributes gave {} documents, not all the core's",
+            docs.len()
+        )
+        .into());
+    }
+    check(&mut inst)
 }
 
 /// Hostile records the corpus may not hold, through every data set of the component.

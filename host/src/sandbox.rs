@@ -33,7 +33,9 @@ const MAX_TABLE_ELEMENTS: usize = 10_000;
 /// Limits of one tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TenantLimits {
-    /// Cap on the instance's linear memory, in bytes ([`DEFAULT_MEMORY_BYTES`]).
+    /// Cap on the instance's linear memory, in bytes ([`DEFAULT_MEMORY_BYTES`]). Besides
+    /// what a call holds, the guest keeps up to 7 MiB of chunks for its allocation arena
+    /// (taken only by calls that allocate that much; `src/bindings/arena.rs`).
     pub memory_bytes: usize,
     /// Wall-clock deadline of one call ([`DEFAULT_DEADLINE`]), rounded up to whole epoch
     /// ticks.

@@ -9,6 +9,12 @@
 
 use crate::{Dataset, Limits, Options, OptionsSpec, SeverityScale};
 
+/// Small blocks from a bump arena that starts over between calls (`arena.rs`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: super::arena::Guest =
+    super::arena::Guest(super::arena::Arena::new(std::alloc::System));
+
 wit_bindgen::generate!({
     path: "wit",
     world: "ti-ecs",

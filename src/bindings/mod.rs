@@ -1,5 +1,7 @@
 //! Thin adapters over the core, one per target, each behind its feature.
 
+#[cfg(any(feature = "component", test))]
+pub mod arena;
 #[cfg(feature = "component")]
 pub mod component;
 #[cfg(feature = "fluent-bit")]
