@@ -155,6 +155,11 @@ impl FluentBit {
         self.instance.get_typed_func(&mut self.store, function)
     }
 
+    /// The size of the guest's linear memory, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.memory.data_size(&self.store)
+    }
+
     /// Calls `function` on one record, Fluent Bit style.
     pub fn call(
         &mut self,

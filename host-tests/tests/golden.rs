@@ -86,6 +86,10 @@ fn main() {
             fluent_bit_malformed_stream,
         ),
         Trial::test(
+            "fluent_bit::memory_does_not_grow_across_calls",
+            fluent_bit_memory_across_calls,
+        ),
+        Trial::test(
             "fluent_bit::fan_out_is_one_error_document",
             fluent_bit_fan_out,
         ),
@@ -433,6 +437,32 @@ fn component_invalid_options() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Runs `call` once, then `rounds` more times: fails when the guest's memory (`size`)
+/// grew by more than 1 MiB after the first.
+fn flat_memory<G>(
+    guest: &mut G,
+    rounds: usize,
+    call: impl Fn(&mut G) -> Result<(), Failed>,
+    size: fn(&G) -> usize,
+) -> Result<(), Failed> {
+    call(guest)?;
+    let first = size(guest);
+    for _ in 0..rounds {
+        call(guest)?;
+    }
+    let after = size(guest);
+    if after > first + (1 << 20) {
+        return Err(format!(
+            "the guest's memory grew from {first} to {after} bytes over {rounds} rounds of the same calls"
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A MISP attribute of a few hundred bytes, for the memory tests.
+const ATTRIBUTE: &str = r#"{"id":"1","type":"ip-dst","category":"Network activity","value":"10.0.0.1","timestamp":"1700000000","Event":{"id":"7","info":"a test event","Orgc":{"name":"CIRCL"}},"Tag":[{"name":"tlp:white"},{"name":"malware"}]}"#;
+
 /// Thousands of calls on one instance, per record and in batches, allocate far more than
 /// the guest's arena holds (`src/bindings/arena.rs`, 7 MiB) in all: its memory must not
 /// grow after the first calls, which holds only if the arena starts over between calls.
@@ -440,7 +470,7 @@ fn component_invalid_options() -> Result<(), Failed> {
 /// after it.
 fn component_memory_across_calls() -> Result<(), Failed> {
     let options = component::options_from_json(corpus::DEFAULT_OPTIONS)?;
-    let attr = r#"{"id":"1","type":"ip-dst","category":"Network activity","value":"10.0.0.1","timestamp":"1700000000","Event":{"id":"7","info":"a test event","Orgc":{"name":"CIRCL"}},"Tag":[{"name":"tlp:white"},{"name":"malware"}]}"#;
+    let attr = ATTRIBUTE;
     let batch = vec![attr.to_string(); 64];
     let dataset = Dataset::MispThreatAttributes;
     let expected = native(
@@ -466,18 +496,7 @@ fn component_memory_across_calls() -> Result<(), Failed> {
         }
         Ok(())
     };
-    check(&mut inst)?;
-    let first = inst.memory_bytes();
-    for _ in 0..500 {
-        check(&mut inst)?;
-    }
-    let after = inst.memory_bytes();
-    if after > first + (1 << 20) {
-        return Err(format!(
-            "the guest's memory grew from {first} to {after} bytes over 500 calls of the same records"
-        )
-        .into());
-    }
+    flat_memory(&mut inst, 500, check, component::Instance::memory_bytes)?;
     let page = format!(
         r#"{{"response":{{"Attribute":[{}]}}}}"#,
         vec![attr; 5_000].join(",")
@@ -629,6 +648,21 @@ fn fluent_bit_large_record() -> Result<(), Failed> {
         }
     }
     Ok(())
+}
+
+/// 20 000 calls on one module instance allocate far more than the guest's arena holds
+/// (`src/bindings/arena.rs`, 7 MiB): its memory must not grow after the first call, which
+/// holds only if the module frees its previous answer before the arena is used again.
+fn fluent_bit_memory_across_calls() -> Result<(), Failed> {
+    let time = (1_767_225_600, 0);
+    let f = fluent_bit::function("ti_misp.threat_attributes").ok_or("no function")?;
+    let want = want("ti_misp.threat_attributes", ATTRIBUTE.as_bytes(), time)?;
+    let mut fb = FluentBit::new(Copy::Malloc)?;
+    let call = |fb: &mut FluentBit| -> Result<(), Failed> {
+        let out = fb.call(f, "t", time, ATTRIBUTE.as_bytes())?;
+        check_call(Copy::Malloc, &want, &out, "t", ATTRIBUTE.as_bytes())
+    };
+    flat_memory(&mut fb, 20_000, call, FluentBit::memory_bytes)
 }
 
 fn fluent_bit_malformed_stream() -> Result<(), Failed> {

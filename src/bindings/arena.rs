@@ -17,8 +17,9 @@
 //! allocator, as before. A block that is never freed keeps the arena from starting over;
 //! the calls then run on the backing allocator with the arena full — slower, not wrong.
 //!
-//! Only the component uses it (`wasm32-unknown-unknown`, one thread). The Fluent Bit
-//! module keeps a result buffer alive across calls, which would pin the arena.
+//! The component (`wasm32-unknown-unknown`) and the Fluent Bit module (`wasm32-wasip1`)
+//! use it; both run one thread. The module frees its previous answer at the start of each
+//! call, so that nothing of the arena is live then.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::UnsafeCell;
@@ -221,11 +222,12 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for Arena<B> {
     }
 }
 
-/// The component's global allocator: the arena over the target's allocator (dlmalloc).
+/// The guests' global allocator: the arena over the target's allocator (dlmalloc, or
+/// wasi-libc's `malloc`).
 pub struct Guest(pub Arena<std::alloc::System>);
 
-// SAFETY: the component runs on `wasm32-unknown-unknown` without the `atomics` feature:
-// one thread, so the arena's state is never touched from two threads.
+// SAFETY: the guests run on wasm32 without the `atomics` feature: one thread, so the
+// arena's state is never touched from two threads.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 unsafe impl Sync for Guest {}
 

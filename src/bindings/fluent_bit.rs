@@ -6,7 +6,7 @@
 //! [`anomali_intelligence`], [`misp_threat`], [`misp_threat_attributes`] — called once per
 //! record as `(tag_ptr, tag_len, time_sec, time_nsec, record_ptr, record_len) -> ptr`.
 //! The record is JSON text in guest memory; the result points at one NUL-terminated JSON
-//! object in a buffer owned by the module and reused by the next call. The module never
+//! object in a buffer owned by the module and freed by the next call. The module never
 //! answers `""` (which would drop the record without a trace).
 //!
 //! ## What the module decides
@@ -49,10 +49,17 @@ use chrono::{DateTime, Utc};
 
 use crate::{Dataset, Document, Options};
 
+/// Small blocks from a bump arena that starts over between calls (`arena.rs`); the input
+/// records the host copies in go through wasi-libc's exported `malloc`, not through it.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: super::arena::Guest =
+    super::arena::Guest(super::arena::Arena::new(std::alloc::System));
+
 /// The Fluent Bit `wasm` filter setting that bounds the records the host can copy in.
 pub const HEAP_SETTING: &str = "wasm_heap_size";
 
-/// The output buffer, reused across calls; the host copies the result before the next one.
+/// The answer of the last call; the host copies it before the next call, which frees it.
 static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 /// What one call returns: one document for every record.
@@ -95,7 +102,7 @@ fn record_time(sec: u32, nsec: u32) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// Runs [`filter`] and writes its result, NUL-terminated, into the reused buffer.
+/// Runs [`filter`] and writes its result, NUL-terminated, into a fresh buffer (the previous one freed first).
 ///
 /// # Safety
 ///
@@ -113,9 +120,11 @@ unsafe fn call(
         // SAFETY: the host copied `record_len` bytes to `record_ptr` (the caller's contract).
         Some(unsafe { std::slice::from_raw_parts(record_ptr, record_len as usize) })
     };
-    let doc = filter(dataset, time_sec, time_nsec, record, record_len);
     let mut out = OUT.lock().unwrap_or_else(PoisonError::into_inner);
-    out.clear();
+    // The previous answer's buffer goes first: the host has copied it, and without it no
+    // block of the allocation arena is live, so the arena starts over (`arena.rs`).
+    *out = Vec::new();
+    let doc = filter(dataset, time_sec, time_nsec, record, record_len);
     if serde_json::to_writer(&mut *out, &doc).is_err() {
         // Serialising a map of JSON values does not fail; stay total anyway.
         out.clear();

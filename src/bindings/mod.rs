@@ -1,6 +1,6 @@
 //! Thin adapters over the core, one per target, each behind its feature.
 
-#[cfg(any(feature = "component", test))]
+#[cfg(any(feature = "component", feature = "fluent-bit", test))]
 pub mod arena;
 #[cfg(feature = "component")]
 pub mod component;
