@@ -49,6 +49,32 @@ struct State {
     top: usize,
     /// Blocks handed out by the arena and not freed yet.
     live: usize,
+    /// The position a [`Arena::scope`] started at, as (chunk, offset), if one runs.
+    mark: Option<(usize, usize)>,
+    /// Live blocks that end above the mark.
+    above: usize,
+    /// Inside [`Arena::outside`]: every block comes from the backing allocator.
+    outside: bool,
+}
+
+impl State {
+    /// Whether a block of chunk `chunk` ending at `end` ends above the mark (chunks are
+    /// used in order, so positions order as (chunk, offset) pairs).
+    fn above_mark(&self, chunk: usize, end: usize) -> bool {
+        self.mark.is_some_and(|m| (chunk, end) > m)
+    }
+
+    /// A live block of chunk `chunk` now ends at `new_end` instead of `old_end`.
+    fn moved_end(&mut self, chunk: usize, old_end: usize, new_end: usize) {
+        match (
+            self.above_mark(chunk, old_end),
+            self.above_mark(chunk, new_end),
+        ) {
+            (false, true) => self.above += 1,
+            (true, false) => self.above -= 1,
+            _ => {}
+        }
+    }
 }
 
 /// A bump arena over `B`. Not thread-safe: it is only a global allocator where there is a
@@ -71,6 +97,9 @@ impl<B: GlobalAlloc> Arena<B> {
                 current: 0,
                 top: 0,
                 live: 0,
+                mark: None,
+                above: 0,
+                outside: false,
             }),
         }
     }
@@ -79,6 +108,51 @@ impl<B: GlobalAlloc> Arena<B> {
     pub fn live(&self) -> usize {
         // SAFETY: single-threaded use (see the type's documentation).
         unsafe { (*self.state.get()).live }
+    }
+
+    /// Runs `f`; when every block allocated during it is free again at the end, the arena
+    /// continues from where it was before `f`, reusing the same bytes for the next scope.
+    /// What must outlive the scope is made with [`Arena::outside`]. A scope inside a scope
+    /// is just its closure.
+    ///
+    /// A batch call maps one record per scope: without it, the garbage of every record
+    /// already mapped stays in the arena until the call ends, under the answers kept.
+    pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: single-threaded use; no reference to the state is held across `f`.
+        let mark = unsafe {
+            let s = &mut *self.state.get();
+            if s.mark.is_some() {
+                None
+            } else {
+                s.mark = Some((s.current, s.top));
+                s.above = 0;
+                s.mark
+            }
+        };
+        let r = f();
+        if mark.is_some() {
+            // SAFETY: as above.
+            let s = unsafe { &mut *self.state.get() };
+            // No live block ends above the mark (when the arena started over meanwhile,
+            // the mark moved to its start): the bytes above it are free.
+            if let Some(m) = s.mark.take()
+                && s.above == 0
+            {
+                (s.current, s.top) = m;
+            }
+        }
+        r
+    }
+
+    /// Runs `f` with every block taken from the backing allocator: for what must outlive
+    /// a [`Arena::scope`].
+    pub fn outside<R>(&self, f: impl FnOnce() -> R) -> R {
+        // SAFETY: single-threaded use; no reference to the state is held across `f`.
+        let before = unsafe { std::mem::replace(&mut (*self.state.get()).outside, true) };
+        let r = f();
+        // SAFETY: as above.
+        unsafe { (*self.state.get()).outside = before };
+        r
     }
 
     /// Bytes the arena has taken from the backing allocator (for tests).
@@ -122,6 +196,9 @@ impl<B: GlobalAlloc> Arena<B> {
             if end <= chunk.size {
                 s.top = end;
                 s.live += 1;
+                if s.above_mark(s.current, end) {
+                    s.above += 1;
+                }
                 // SAFETY: `start < end <= chunk.size`: inside the chunk.
                 return Some(unsafe { chunk.base.add(start) });
             }
@@ -158,7 +235,9 @@ impl<B: GlobalAlloc> Drop for Arena<B> {
 // arena does not serve are the backing allocator's, freed and resized by it.
 unsafe impl<B: GlobalAlloc> GlobalAlloc for Arena<B> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if Self::serves(layout) {
+        // SAFETY: single-threaded (see `Guest`); the reference ends here.
+        let outside = unsafe { (*self.state.get()).outside };
+        if !outside && Self::serves(layout) {
             // SAFETY: the global allocator is only used from one thread (see `Guest`).
             if let Some(p) = unsafe { self.bump(layout) } {
                 return p;
@@ -176,9 +255,16 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for Arena<B> {
             return unsafe { self.backing.dealloc(p, layout) };
         };
         s.live -= 1;
+        let end = p as usize - s.chunks[i].base as usize + layout.size();
+        if s.above_mark(i, end) {
+            s.above -= 1;
+        }
         if s.live == 0 {
             s.current = 0;
             s.top = 0;
+            if s.mark.is_some() {
+                s.mark = Some((0, 0));
+            }
         } else if i == s.current && p as usize + layout.size() == s.chunks[i].base as usize + s.top
         {
             // The newest block: its bytes are free again.
@@ -200,9 +286,11 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for Arena<B> {
                 && end <= s.chunks[i].size
             {
                 s.top = end;
+                s.moved_end(i, offset + layout.size(), end);
                 return p;
             }
         } else if new_size <= layout.size() {
+            s.moved_end(i, offset + layout.size(), offset + new_size);
             return p;
         }
         let Ok(new_layout) = Layout::from_size_align(new_size, layout.align()) else {
@@ -302,6 +390,61 @@ mod tests {
             assert_eq!(a.live(), 1);
             a.dealloc(big, layout(LARGEST_BLOCK + 1));
             a.dealloc(y, layout(16));
+            assert_eq!(a.live(), 0);
+        }
+    }
+
+    #[test]
+    fn a_scope_whose_blocks_are_all_freed_leaves_the_arena_where_it_found_it() {
+        let a = Arena::new(System);
+        unsafe {
+            let kept = a.alloc(layout(24));
+            let answer = a.scope(|| {
+                let x = a.alloc(layout(100));
+                let y = a.alloc(layout(200));
+                a.dealloc(x, layout(100));
+                let answer = a.outside(|| a.alloc(layout(40)));
+                a.dealloc(y, layout(200));
+                answer
+            });
+            assert_eq!(a.live(), 1, "the answer is the backing allocator's");
+            // The next block takes the place of the scope's first one.
+            let next = a.alloc(layout(8));
+            assert_eq!(next as usize, kept as usize + 24);
+            a.dealloc(next, layout(8));
+            a.dealloc(answer, layout(40));
+            a.dealloc(kept, layout(24));
+        }
+    }
+
+    #[test]
+    fn a_block_left_live_in_a_scope_keeps_its_bytes() {
+        let a = Arena::new(System);
+        unsafe {
+            let kept = a.alloc(layout(24));
+            let left = a.scope(|| {
+                let x = a.alloc(layout(100));
+                let left = a.alloc(layout(16));
+                a.dealloc(x, layout(100));
+                left
+            });
+            let next = a.alloc(layout(8));
+            assert!(
+                next as usize >= left as usize + 16,
+                "no reuse under a live block"
+            );
+            // A block from before the scope that grows in place across the mark counts
+            // as the scope's: the arena does not go back under it.
+            let top = a.alloc(layout(8));
+            a.dealloc(next, layout(8));
+            a.dealloc(left, layout(16));
+            let grown = a.scope(|| a.realloc(top, layout(8), 512));
+            assert_eq!(grown, top, "the newest block grows where it is");
+            let after = a.alloc(layout(8));
+            assert!(after as usize >= grown as usize + 512);
+            for (p, n) in [(after, 8), (grown, 512), (kept, 24)] {
+                a.dealloc(p, layout(n));
+            }
             assert_eq!(a.live(), 0);
         }
     }

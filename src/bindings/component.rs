@@ -15,6 +15,22 @@ use crate::{Dataset, Limits, Options, OptionsSpec, SeverityScale};
 static ALLOCATOR: super::arena::Guest =
     super::arena::Guest(super::arena::Arena::new(std::alloc::System));
 
+/// [`super::arena::Arena::scope`] of the global allocator (elsewhere: `f` alone).
+fn scope<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "wasm32")]
+    return ALLOCATOR.0.scope(f);
+    #[cfg(not(target_arch = "wasm32"))]
+    f()
+}
+
+/// [`super::arena::Arena::outside`] of the global allocator (elsewhere: `f` alone).
+fn outside<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "wasm32")]
+    return ALLOCATOR.0.outside(f);
+    #[cfg(not(target_arch = "wasm32"))]
+    f()
+}
+
 wit_bindgen::generate!({
     path: "wit",
     world: "ti-ecs",
@@ -46,10 +62,16 @@ impl wit::Guest for Component {
     ) -> Result<Vec<Vec<String>>, wit::Error> {
         let opts = to_options(options)?;
         let dataset = to_dataset(dataset);
-        Ok(records
-            .iter()
-            .map(|r| crate::transform_to_json(dataset, r.as_bytes(), &opts))
-            .collect())
+        let mut out = outside(|| Vec::with_capacity(records.len()));
+        for r in &records {
+            // One scope per record: its garbage is reused by the next record instead of
+            // piling up under the answers kept (`arena.rs`).
+            out.push(scope(|| {
+                let docs = crate::transform_to_json(dataset, r.as_bytes(), &opts);
+                outside(|| docs.clone())
+            }));
+        }
+        Ok(out)
     }
 }
 
