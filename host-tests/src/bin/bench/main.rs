@@ -27,7 +27,7 @@
 //! Options: `--secs S` time per data set and target (default 1.5, spread over the rounds),
 //! `--quick` (0.3 s, smaller memory input), `--no-memory`, `--only <dataset id>`,
 //! `--batch N` records per `transform-batch` call, `--perf-map` (wasmtime writes
-//! `/tmp/perf-<pid>.map`, so `perf record` names the guest's functions).
+//! `/tmp/perf-<pid>.map`, so `perf record` names the guest's functions); `--help`.
 
 mod corpus;
 
@@ -176,6 +176,20 @@ struct Args {
     perf_map: bool,
 }
 
+const USAGE: &str = "\
+usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf-map]
+
+  --quick          0.3 s per figure and a 10 MB response for the memory part
+  --secs S         seconds per data set and target, split over the rounds (default 1.5)
+  --no-memory      skip the CLI's peak memory (needs `ti-ecs` built next to this program)
+  --only SET       the data sets of one id (ti_anomali.threatstream, ti_anomali.intelligence,
+                   ti_misp.threat_attributes, ti_misp.threat: post-split and whole events),
+                   or one set by its name in the table (\"MISP event, whole\")
+  --batch N        records per `transform-batch` call (default 64)
+  --perf-map       wasmtime writes /tmp/perf-<pid>.map for `perf report`
+
+See BENCHMARKS.md for what each figure measures.";
+
 fn args() -> Args {
     let mut a = Args {
         secs: 1.5,
@@ -203,6 +217,10 @@ fn args() -> Args {
                     .unwrap_or(a.batch);
             }
             "--perf-map" => a.perf_map = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
             // `cargo bench` style flags are ignored
             _ => {}
         }
@@ -476,7 +494,6 @@ fn memory(a: &Args) {
     };
     println!("| input | bytes | documents | wall s | max RSS MB | × input size |");
     println!("|---|---:|---:|---:|---:|---:|");
-    // getrusage(RUSAGE_CHILDREN) is the largest child so far: smallest input first.
     for (name, path, dataset, docs) in [
         (
             "one MISP attribute (the process floor)",
@@ -499,19 +516,20 @@ fn memory(a: &Args) {
     ] {
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         let start = Instant::now();
-        let status = std::process::Command::new(&cli)
-            .args(["transform", "--dataset", dataset, "--now", NOW])
-            .arg(path)
-            .stdout(std::process::Stdio::null())
-            .status();
+        let ran = run_measured(
+            std::process::Command::new(&cli)
+                .args(["transform", "--dataset", dataset, "--now", NOW])
+                .arg(path)
+                .stdout(std::process::Stdio::null()),
+        );
         let wall = start.elapsed().as_secs_f64();
-        match (status, max_rss_children()) {
-            (Ok(s), Some(rss)) if s.success() => println!(
+        match ran {
+            Ok((true, Some(rss))) => println!(
                 "| {name} | {size} | {docs} | {wall:.2} | {:.1} | {:.1} |",
                 rss as f64 / 1e6,
                 rss as f64 / size as f64
             ),
-            (s, _) => println!("| {name} | {size} | {docs} | failed: {s:?} | | |"),
+            other => println!("| {name} | {size} | {docs} | failed: {other:?} | | |"),
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -525,24 +543,39 @@ fn cli() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-/// The maximum resident set of the largest child waited for, in bytes (Linux).
+/// Runs `cmd` to its end: whether it succeeded, and that child's own maximum resident set
+/// in bytes (Linux, `wait4`). `getrusage(RUSAGE_CHILDREN)` would give the largest of every
+/// child waited for before, and survives `exec`: under `cargo run`, which execs this
+/// program, that includes the compilers cargo has just run (measured: 300 MB for every
+/// input).
 #[cfg(target_os = "linux")]
-fn max_rss_children() -> Option<u64> {
+fn run_measured(cmd: &mut std::process::Command) -> std::io::Result<(bool, Option<u64>)> {
     // struct rusage on 64-bit Linux: two timevals (4 longs), then ru_maxrss (KiB), then 13
     // more longs.
     unsafe extern "C" {
-        fn getrusage(who: i32, usage: *mut [i64; 18]) -> i32;
+        fn wait4(pid: i32, status: *mut i32, options: i32, usage: *mut [i64; 18]) -> i32;
     }
-    const RUSAGE_CHILDREN: i32 = -1;
-    let mut u = [0i64; 18];
-    // SAFETY: `u` is as large as `struct rusage` and getrusage only writes into it.
-    let rc = unsafe { getrusage(RUSAGE_CHILDREN, &mut u) };
-    (rc == 0).then(|| u[4] as u64 * 1024)
+    let child = cmd.spawn()?;
+    let pid = i32::try_from(child.id()).map_err(std::io::Error::other)?;
+    let (mut status, mut u) = (0i32, [0i64; 18]);
+    loop {
+        // SAFETY: `status` and `u` (as large as `struct rusage`) outlive the call, which
+        // only writes into them.
+        if unsafe { wait4(pid, &mut status, 0, &mut u) } == pid {
+            break;
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    // Exited normally with status 0 is a wait status of 0.
+    Ok((status == 0, Some(u[4] as u64 * 1024)))
 }
 
 #[cfg(not(target_os = "linux"))]
-fn max_rss_children() -> Option<u64> {
-    None
+fn run_measured(cmd: &mut std::process::Command) -> std::io::Result<(bool, Option<u64>)> {
+    Ok((cmd.status()?.success(), None))
 }
 
 fn machine() -> String {
