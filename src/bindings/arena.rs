@@ -1,7 +1,7 @@
-//! The component guest's allocator: a bump arena in front of the target's own allocator,
+//! The wasm guests' allocator: a bump arena in front of the target's own allocator,
 //! emptied whenever nothing allocated in it is still live.
 //!
-//! A component call allocates thousands of small blocks (the record's `Value` tree, the
+//! A call into a guest allocates thousands of small blocks (the record's `Value` tree, the
 //! document tree, keys, the output text) and frees all of them before the next call: the
 //! host frees the results in the post-return step. Measured in the bench's guest profile,
 //! dlmalloc spent 14 % of the guest's time on that churn in per-record calls and 19 % in
@@ -446,6 +446,25 @@ mod tests {
                 a.dealloc(p, layout(n));
             }
             assert_eq!(a.live(), 0);
+        }
+    }
+
+    #[test]
+    fn a_scope_in_which_every_block_is_freed_ends_at_the_start() {
+        let a = Arena::new(System);
+        unsafe {
+            let before = a.alloc(layout(24));
+            a.scope(|| {
+                let x = a.alloc(layout(100));
+                // Nothing of the arena is live: it starts over, and the scope with it.
+                a.dealloc(before, layout(24));
+                a.dealloc(x, layout(100));
+                let y = a.alloc(layout(8));
+                assert_eq!(y, before, "the arena started over");
+                a.dealloc(y, layout(8));
+            });
+            assert_eq!(a.live(), 0);
+            assert_eq!(a.alloc(layout(8)), before);
         }
     }
 
