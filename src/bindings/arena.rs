@@ -77,8 +77,8 @@ impl State {
     }
 }
 
-/// A bump arena over `B`. Not thread-safe: it is only a global allocator where there is a
-/// single thread (see [`Guest`]).
+/// A bump arena over `B`. Not thread-safe: it is `Sync`, and so a global allocator, only
+/// where there is a single thread (wasm32 without `atomics`).
 pub struct Arena<B: GlobalAlloc> {
     backing: B,
     state: UnsafeCell<State>,
@@ -119,18 +119,17 @@ impl<B: GlobalAlloc> Arena<B> {
     /// already mapped stays in the arena until the call ends, under the answers kept.
     pub fn scope<R>(&self, f: impl FnOnce() -> R) -> R {
         // SAFETY: single-threaded use; no reference to the state is held across `f`.
-        let mark = unsafe {
+        let opened = unsafe {
             let s = &mut *self.state.get();
-            if s.mark.is_some() {
-                None
-            } else {
+            let opened = s.mark.is_none();
+            if opened {
                 s.mark = Some((s.current, s.top));
                 s.above = 0;
-                s.mark
             }
+            opened
         };
         let r = f();
-        if mark.is_some() {
+        if opened {
             // SAFETY: as above.
             let s = unsafe { &mut *self.state.get() };
             // No live block ends above the mark (when the arena started over meanwhile,
@@ -310,29 +309,32 @@ unsafe impl<B: GlobalAlloc> GlobalAlloc for Arena<B> {
     }
 }
 
-/// The guests' global allocator: the arena over the target's allocator (dlmalloc, or
-/// wasi-libc's `malloc`).
-pub struct Guest(pub Arena<std::alloc::System>);
-
 // SAFETY: the guests run on wasm32 without the `atomics` feature: one thread, so the
 // arena's state is never touched from two threads.
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
-unsafe impl Sync for Guest {}
+unsafe impl<B: GlobalAlloc> Sync for Arena<B> {}
 
-// SAFETY: forwards to the arena (see its `GlobalAlloc` implementation).
-unsafe impl GlobalAlloc for Guest {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded.
-        unsafe { self.0.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        // SAFETY: forwarded.
-        unsafe { self.0.dealloc(p, layout) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded.
-        unsafe { self.0.realloc(p, layout, new_size) }
-    }
+/// The guests' global allocator: the arena over the target's allocator (dlmalloc, or
+/// wasi-libc's `malloc`, which the Fluent Bit module also exports for the host's copies of
+/// the records: those do not go through the arena).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: Arena<std::alloc::System> = Arena::new(std::alloc::System);
+
+/// [`Arena::scope`] of the global allocator; elsewhere than in a guest, `f` alone.
+pub fn scope<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "wasm32")]
+    return ALLOCATOR.scope(f);
+    #[cfg(not(target_arch = "wasm32"))]
+    f()
+}
+
+/// [`Arena::outside`] of the global allocator; elsewhere than in a guest, `f` alone.
+pub fn outside<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "wasm32")]
+    return ALLOCATOR.outside(f);
+    #[cfg(not(target_arch = "wasm32"))]
+    f()
 }
 
 #[cfg(test)]

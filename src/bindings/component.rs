@@ -7,29 +7,8 @@
 //! This file only converts: WIT options → [`OptionsSpec`] → [`Options`], then calls
 //! [`crate::transform_to_json`].
 
+use super::arena::{outside, scope};
 use crate::{Dataset, Limits, Options, OptionsSpec, SeverityScale};
-
-/// Small blocks from a bump arena that starts over between calls (`arena.rs`).
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOCATOR: super::arena::Guest =
-    super::arena::Guest(super::arena::Arena::new(std::alloc::System));
-
-/// [`super::arena::Arena::scope`] of the global allocator (elsewhere: `f` alone).
-fn scope<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "wasm32")]
-    return ALLOCATOR.0.scope(f);
-    #[cfg(not(target_arch = "wasm32"))]
-    f()
-}
-
-/// [`super::arena::Arena::outside`] of the global allocator (elsewhere: `f` alone).
-fn outside<R>(f: impl FnOnce() -> R) -> R {
-    #[cfg(target_arch = "wasm32")]
-    return ALLOCATOR.0.outside(f);
-    #[cfg(not(target_arch = "wasm32"))]
-    f()
-}
 
 wit_bindgen::generate!({
     path: "wit",

@@ -49,13 +49,6 @@ use chrono::{DateTime, Utc};
 
 use crate::{Dataset, Document, Options};
 
-/// Small blocks from a bump arena that starts over between calls (`arena.rs`); the input
-/// records the host copies in go through wasi-libc's exported `malloc`, not through it.
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOCATOR: super::arena::Guest =
-    super::arena::Guest(super::arena::Arena::new(std::alloc::System));
-
 /// The Fluent Bit `wasm` filter setting that bounds the records the host can copy in.
 pub const HEAP_SETTING: &str = "wasm_heap_size";
 
@@ -102,7 +95,8 @@ fn record_time(sec: u32, nsec: u32) -> DateTime<Utc> {
         .unwrap_or(DateTime::UNIX_EPOCH)
 }
 
-/// Runs [`filter`] and writes its result, NUL-terminated, into a fresh buffer (the previous one freed first).
+/// Runs [`filter`] and writes its result, NUL-terminated, into a fresh buffer (the
+/// previous one freed first).
 ///
 /// # Safety
 ///
