@@ -272,6 +272,25 @@ pub fn checked_text<'a>(raw: &'a [u8], limits: &Limits) -> Option<(&'a str, &'a 
 }
 
 fn check_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
+    if within_at_a_glance(b, limits) {
+        return Ok(());
+    }
+    walk_shape(b, limits)
+}
+
+/// Whether `b` is within the depth and string limits without walking it, as most records
+/// are: no string is longer than the text, and nothing nests deeper than the text has `{`
+/// and `[` (counted inside strings too, so never fewer). `false` says only "walk it".
+fn within_at_a_glance(b: &[u8], limits: &Limits) -> bool {
+    b.len() <= limits.max_string_bytes
+        && memchr::memchr2_iter(b'{', b'[', b)
+            .take(limits.max_depth.saturating_add(1))
+            .count()
+            <= limits.max_depth
+}
+
+/// The depth and string limits, checked by walking `b` (strings skipped with memchr).
+fn walk_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
     let mut depth = 0usize;
     let mut i = 0usize;
     while i < b.len() {
@@ -433,6 +452,38 @@ mod tests {
         o.limits.max_input_bytes = 2;
         let e = read(b"[1, 2]", &o).unwrap_err();
         assert!(e.message.contains("max_input_bytes = 2"), "{}", e.message);
+    }
+
+    /// The glance never passes a text the walk refuses: every text of brackets, quotes,
+    /// escapes and letters up to 6 bytes, under a few small limits.
+    #[test]
+    fn the_glance_agrees_with_the_walk() {
+        let alphabet = b"[]{}\\\"a";
+        let mut glanced = 0;
+        for len in 0..=6u32 {
+            for n in 0..7usize.pow(len) {
+                let mut text = Vec::new();
+                let mut k = n;
+                for _ in 0..len {
+                    text.push(alphabet[k % 7]);
+                    k /= 7;
+                }
+                for (depth, string) in [(0, 0), (1, 1), (2, 3), (3, 0), (0, 7), (2, 2)] {
+                    let mut l = Limits::default();
+                    l.max_depth = depth;
+                    l.max_string_bytes = string;
+                    if within_at_a_glance(&text, &l) {
+                        glanced += 1;
+                        assert!(
+                            walk_shape(&text, &l).is_ok(),
+                            "{:?} under depth {depth}, string {string}",
+                            String::from_utf8_lossy(&text)
+                        );
+                    }
+                }
+            }
+        }
+        assert!(glanced > 10_000, "the glance passed only {glanced} texts");
     }
 
     #[test]
