@@ -5,6 +5,8 @@
 //! `raw_field` option; or `json` holding the parsed object) carries the vendor JSON, with
 //! `tags` and `_conf.*` settings beside it.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::options::{Limits, Options};
@@ -16,11 +18,12 @@ const TEXT_FIELDS: &[&str] = &["message", "log", "exec"];
 
 /// A record after the envelope is taken off.
 #[derive(Debug)]
-pub struct Record {
+pub struct Record<'a> {
     /// The vendor JSON.
     pub body: Value,
-    /// The vendor JSON as text, for `event.original`.
-    pub original: String,
+    /// The vendor JSON as text, for `event.original`: the record's own text when that is
+    /// what it is (no copy), else the envelope's text or the JSON written again.
+    pub original: Cow<'a, str>,
     /// Tags from the options, then the envelope's `tags`, without repeats.
     pub tags: Vec<String>,
     /// `_conf.ioc_expiration_duration` (or `_conf.ioc_duration_before_deletion`) from the
@@ -44,7 +47,7 @@ pub struct Unreadable {
 
 /// Reads `raw` as one record. A UTF-8 byte-order mark before the JSON is skipped when
 /// parsing; `event.original` keeps the record as received.
-pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
+pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreadable>> {
     let fail = |message: String, tags: Vec<String>| {
         Box::new(Unreadable {
             message,
@@ -70,7 +73,7 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
     let Value::Object(mut outer) = value else {
         return Ok(Record {
             body: value,
-            original: text.to_string(),
+            original: Cow::Borrowed(text),
             tags: opts.tags.clone(),
             conf_duration: None,
             conf_identity: None,
@@ -86,9 +89,9 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
         let keys = outer.len();
         let (conf_duration, conf_identity) = take_conf(&mut outer);
         let original = if outer.len() == keys {
-            text.to_string()
+            Cow::Borrowed(text)
         } else {
-            serde_json::to_string(&outer).unwrap_or_default()
+            Cow::Owned(serde_json::to_string(&outer).unwrap_or_default())
         };
         return Ok(Record {
             body: Value::Object(outer),
@@ -108,7 +111,7 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
             match parse_limited(&inner, &opts.limits, &format!("`{key}`")) {
                 Ok(body) => Ok(Record {
                     body,
-                    original: inner,
+                    original: Cow::Owned(inner),
                     tags,
                     conf_duration,
                     conf_identity,
@@ -127,7 +130,7 @@ pub fn read(raw: &[u8], opts: &Options) -> Result<Record, Box<Unreadable>> {
             let original = serde_json::to_string(&body).unwrap_or_default();
             Ok(Record {
                 body,
-                original,
+                original: Cow::Owned(original),
                 tags,
                 conf_duration,
                 conf_identity,
@@ -469,9 +472,11 @@ mod tests {
                     k /= 7;
                 }
                 for (depth, string) in [(0, 0), (1, 1), (2, 3), (3, 0), (0, 7), (2, 2)] {
-                    let mut l = Limits::default();
-                    l.max_depth = depth;
-                    l.max_string_bytes = string;
+                    let l = Limits {
+                        max_depth: depth,
+                        max_string_bytes: string,
+                        ..Limits::default()
+                    };
                     if within_at_a_glance(&text, &l) {
                         glanced += 1;
                         assert!(
