@@ -27,7 +27,8 @@
 //! Options: `--secs S` time per data set and target (default 1.5, spread over the rounds),
 //! `--quick` (0.3 s, smaller memory input), `--no-memory`, `--only <dataset id>`,
 //! `--batch N` records per `transform-batch` call, `--perf-map` (wasmtime writes
-//! `/tmp/perf-<pid>.map`, so `perf record` names the guest's functions); `--help`.
+//! `/tmp/perf-<pid>.map`, so `perf record` names the guest's functions), `--records
+//! ID=FILE` (time your own records, one per line, instead of the corpus); `--help`.
 
 mod corpus;
 
@@ -57,7 +58,7 @@ const SEED: u64 = 0x5eed_7ec5;
 /// One data set of the corpus.
 struct Set {
     /// What the rows say.
-    name: &'static str,
+    name: String,
     dataset: Dataset,
     records: Vec<String>,
     /// The documents native makes of each record, as JSON (for the output round trip).
@@ -176,10 +177,13 @@ struct Args {
     only: Option<String>,
     batch: usize,
     perf_map: bool,
+    /// `--records ID=FILE`: the caller's own records instead of the generated corpus.
+    records: Vec<(Dataset, PathBuf)>,
 }
 
 const USAGE: &str = "\
 usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf-map]
+             [--records ID=FILE]...
 
   --quick          0.3 s per figure and a 10 MB response for the memory part
   --secs S         seconds per data set and target, split over the rounds (default 1.5)
@@ -189,6 +193,11 @@ usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf
                    or one set by its name in the table (\"MISP event, whole\")
   --batch N        records per `transform-batch` call (default 64)
   --perf-map       wasmtime writes /tmp/perf-<pid>.map for `perf report`
+  --records ID=FILE
+                   time your own records instead of the generated corpus: FILE holds
+                   one record per line (NDJSON, as a shipper reads them) of the data
+                   set ID; repeat for more files. Each file is one set, named by its
+                   file name (which --only also takes)
 
 See BENCHMARKS.md for what each figure measures.";
 
@@ -200,6 +209,7 @@ fn args() -> Args {
         only: None,
         batch: BATCH,
         perf_map: false,
+        records: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -219,6 +229,11 @@ fn args() -> Args {
                     .unwrap_or(a.batch);
             }
             "--perf-map" => a.perf_map = true,
+            "--records" => match it.next().as_deref().map(records_arg) {
+                Some(Ok(r)) => a.records.push(r),
+                Some(Err(e)) => usage_error(&e),
+                None => usage_error("--records needs ID=FILE"),
+            },
             "--help" | "-h" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -230,6 +245,52 @@ fn args() -> Args {
     a
 }
 
+/// `ID=FILE` of `--records`.
+fn records_arg(s: &str) -> Result<(Dataset, PathBuf), String> {
+    let (id, file) = s.split_once('=').ok_or_else(|| {
+        format!("--records `{s}`: expected ID=FILE, e.g. ti_misp.threat_attributes=attrs.ndjson")
+    })?;
+    let dataset = id
+        .parse::<Dataset>()
+        .map_err(|e| format!("--records `{s}`: {e}"))?;
+    Ok((dataset, PathBuf::from(file)))
+}
+
+fn usage_error(message: &str) -> ! {
+    eprintln!("bench: {message}\n\n{USAGE}");
+    std::process::exit(2);
+}
+
+/// The sets of `--records`: each file's non-blank lines, one record each.
+fn user_sets(files: &[(Dataset, PathBuf)]) -> Result<Vec<Set>, String> {
+    files
+        .iter()
+        .map(|(dataset, path)| {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("--records: cannot read `{}`: {e}", path.display()))?;
+            let records: Vec<String> = text
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect();
+            if records.is_empty() {
+                return Err(format!("--records: `{}` holds no record", path.display()));
+            }
+            Ok(Set {
+                name: path.file_name().map_or_else(
+                    || path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ),
+                dataset: *dataset,
+                records,
+                documents: Vec::new(),
+                // decided once the documents are made
+                one_to_one: false,
+            })
+        })
+        .collect()
+}
+
 fn corpus() -> Vec<Set> {
     let mut r = Rng::new(SEED);
     let make = |r: &mut Rng, n: usize, f: fn(&mut Rng) -> Value| -> Vec<String> {
@@ -237,35 +298,35 @@ fn corpus() -> Vec<Set> {
     };
     vec![
         Set {
-            name: "ThreatStream push",
+            name: "ThreatStream push".into(),
             dataset: Dataset::AnomaliThreatstream,
             records: make(&mut r, 3000, corpus::threatstream),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "ThreatStream API object",
+            name: "ThreatStream API object".into(),
             dataset: Dataset::AnomaliIntelligence,
             records: make(&mut r, 3000, corpus::intelligence),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "MISP attribute",
+            name: "MISP attribute".into(),
             dataset: Dataset::MispThreatAttributes,
             records: make(&mut r, 3000, corpus::misp_attribute),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "MISP event, post-split",
+            name: "MISP event, post-split".into(),
             dataset: Dataset::MispThreat,
             records: make(&mut r, 2000, corpus::misp_event_split),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "MISP event, whole",
+            name: "MISP event, whole".into(),
             dataset: Dataset::MispThreat,
             records: (0..40)
                 .map(|_| {
@@ -324,7 +385,12 @@ fn main() {
     );
     println!();
 
-    let mut sets: Vec<Set> = corpus()
+    let sets = if a.records.is_empty() {
+        corpus()
+    } else {
+        user_sets(&a.records).unwrap_or_else(|e| usage_error(&e))
+    };
+    let mut sets: Vec<Set> = sets
         .into_iter()
         .filter(|s| {
             a.only
@@ -338,6 +404,10 @@ fn main() {
             .iter()
             .map(|r| ti_ecs::transform_to_json(set.dataset, r.as_bytes(), &runners.opts))
             .collect();
+        if !a.records.is_empty() {
+            set.one_to_one = set.documents.iter().all(|d| d.len() == 1);
+            report_input(set);
+        }
     }
     println!(
         "| data set | records | avg bytes | target | records/s | MB/s | docs/s | × baseline | × native |"
@@ -420,6 +490,32 @@ fn main() {
          same records (prepared as JSON text before timing): the baseline's work done on the \
          output instead of the input."
     );
+}
+
+/// What the transform made of the caller's records: error documents say the records were
+/// not what the data set reads, and the figures would time error paths.
+fn report_input(set: &Set) {
+    let docs: usize = set.documents.iter().map(Vec::len).sum();
+    let errors = set
+        .documents
+        .iter()
+        .flatten()
+        .filter(|d| d.contains(r#""kind":"pipeline_error""#))
+        .count();
+    println!(
+        "{}: {} records of {}, {docs} documents, {errors} of them error documents{}",
+        set.name,
+        set.records.len(),
+        set.dataset.id(),
+        if set.one_to_one {
+            ""
+        } else {
+            " (not one document per record: the fluent bit module is left out)"
+        }
+    );
+    if errors > 0 {
+        println!("  warning: error documents time the error path, not the mapping");
+    }
 }
 
 /// Runs the component and the module on a few records of `set` and compares with native,
@@ -592,4 +688,41 @@ fn machine() -> String {
         .unwrap_or_else(|| std::env::consts::ARCH.to_string());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     format!("{cpu}, {cores} cores available, {}", std::env::consts::OS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_arguments_name_the_data_set_and_the_file() {
+        let (ds, file) = records_arg("ti_misp.threat=a=b.ndjson").unwrap();
+        assert_eq!(ds, Dataset::MispThreat);
+        assert_eq!(file, PathBuf::from("a=b.ndjson"));
+        let e = records_arg("attrs.ndjson").unwrap_err();
+        assert!(e.contains("expected ID=FILE"), "{e}");
+        let e = records_arg("nope=attrs.ndjson").unwrap_err();
+        assert!(e.contains("unknown dataset `nope`"), "{e}");
+    }
+
+    #[test]
+    fn a_records_file_is_one_set_of_its_non_blank_lines() {
+        let dir = std::env::temp_dir().join(format!("bench-records-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("attrs.ndjson");
+        std::fs::write(&file, "{\"a\":1}\n\n  \n{\"b\":2}").unwrap();
+        let empty = dir.join("empty.ndjson");
+        std::fs::write(&empty, "\n \n").unwrap();
+        let sets = user_sets(&[(Dataset::MispThreatAttributes, file.clone())]).unwrap();
+        assert_eq!(sets.len(), 1);
+        assert_eq!(sets[0].name, "attrs.ndjson");
+        assert_eq!(sets[0].records, ["{\"a\":1}", "{\"b\":2}"]);
+        let e = user_sets(&[(Dataset::MispThreat, empty)]).err().unwrap();
+        assert!(e.contains("holds no record"), "{e}");
+        let e = user_sets(&[(Dataset::MispThreat, dir.join("missing"))])
+            .err()
+            .unwrap();
+        assert!(e.contains("cannot read") && e.contains("missing"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
