@@ -79,7 +79,7 @@ impl Doc {
     /// The value at `path`, if any.
     pub fn get(&self, path: &str) -> Option<&Value> {
         let mut cur = &self.fields;
-        let mut parts = path.split('.').peekable();
+        let mut parts = segments(path).peekable();
         while let Some(p) = parts.next() {
             let v = cur.get(p)?;
             if parts.peek().is_none() {
@@ -95,7 +95,7 @@ impl Doc {
         let (parent, leaf) = split_last(path);
         let mut cur = &mut self.fields;
         if let Some(parent) = parent {
-            for p in parent.split('.') {
+            for p in segments(parent) {
                 cur = cur.get_mut(p)?.as_object_mut()?;
             }
         }
@@ -112,7 +112,7 @@ impl Doc {
         let (parent, leaf) = split_last(path);
         let mut cur = &mut self.fields;
         if let Some(parent) = parent {
-            for p in parent.split('.') {
+            for p in segments(parent) {
                 cur = cur.get_mut(p)?.as_object_mut()?;
             }
         }
@@ -212,9 +212,28 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// The segments of a dotted path. Paths are a few short names: a byte loop finds the
+/// dots sooner than `str::split`'s searcher, which dominated the path walks.
+fn segments(path: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(path);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.bytes().position(|b| b == b'.') {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => {
+                rest = None;
+                Some(r)
+            }
+        }
+    })
+}
+
 fn split_last(path: &str) -> (Option<&str>, &str) {
-    match path.rsplit_once('.') {
-        Some((a, b)) => (Some(a), b),
+    match path.bytes().rposition(|b| b == b'.') {
+        Some(i) => (path.get(..i), path.get(i + 1..).unwrap_or_default()),
         None => (None, path),
     }
 }
@@ -229,7 +248,7 @@ fn object_at<'a>(
         return Some(root);
     };
     let mut cur = root;
-    for p in path.split('.') {
+    for p in segments(path) {
         // Look before inserting: the key is allocated only when the object is new.
         if !cur.get(p).is_some_and(Value::is_object) {
             cur.insert(p.to_string(), Value::Object(Map::new()));
@@ -314,6 +333,26 @@ mod tests {
         assert_eq!(d.get_str("threat.indicator.url.domain"), Some("z.test"));
         assert!(d.get_mut("threat.indicator.url.domain.deeper").is_none());
         assert!(d.get_mut("no.such").is_none());
+    }
+
+    #[test]
+    fn paths_split_at_every_dot() {
+        fn all(p: &str) -> Vec<&str> {
+            segments(p).collect()
+        }
+        assert_eq!(all("a"), ["a"]);
+        assert_eq!(all("threat.indicator.ip"), ["threat", "indicator", "ip"]);
+        assert_eq!(all("a..b."), ["a", "", "b", ""]);
+        assert_eq!(all(""), [""]);
+        assert_eq!(all("é.ü"), ["é", "ü"]);
+        for p in ["a", "a.b.c", "a..b.", "", ".", "é.ü"] {
+            assert_eq!(all(p), p.split('.').collect::<Vec<_>>(), "{p}");
+            assert_eq!(
+                split_last(p),
+                p.rsplit_once('.').map_or((None, p), |(a, b)| (Some(a), b)),
+                "{p}"
+            );
+        }
     }
 
     #[test]
