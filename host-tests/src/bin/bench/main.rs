@@ -196,7 +196,8 @@ usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf
   --records ID=FILE
                    time your own records instead of the generated corpus: FILE holds
                    one record per line (NDJSON, as a shipper reads them) of the data
-                   set ID; repeat for more files. Each file is one set, named by its
+                   set ID, or one pretty-printed JSON record (a whole response or
+                   event); repeat for more files. Each file is one set, named by its
                    file name (which --only also takes)
 
 See BENCHMARKS.md for what each figure measures.";
@@ -268,11 +269,7 @@ fn user_sets(files: &[(Dataset, PathBuf)]) -> Result<Vec<Set>, String> {
         .map(|(dataset, path)| {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("--records: cannot read `{}`: {e}", path.display()))?;
-            let records: Vec<String> = text
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string)
-                .collect();
+            let records = split_records(&text);
             if records.is_empty() {
                 return Err(format!("--records: `{}` holds no record", path.display()));
             }
@@ -289,6 +286,18 @@ fn user_sets(files: &[(Dataset, PathBuf)]) -> Result<Vec<Set>, String> {
             })
         })
         .collect()
+}
+
+/// The records of a `--records` file: its non-blank lines (NDJSON); or, when a line is
+/// not JSON but the whole file is (a pretty-printed response or event, as MISP's API and
+/// PyMISP write them), the file as one record.
+fn split_records(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let is_json = |t: &str| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok();
+    if lines.len() > 1 && !lines.iter().all(|l| is_json(l)) && is_json(text) {
+        return vec![text.to_string()];
+    }
+    lines.into_iter().map(str::to_string).collect()
 }
 
 fn corpus() -> Vec<Set> {
@@ -717,6 +726,10 @@ mod tests {
         assert_eq!(sets.len(), 1);
         assert_eq!(sets[0].name, "attrs.ndjson");
         assert_eq!(sets[0].records, ["{\"a\":1}", "{\"b\":2}"]);
+        // a pretty-printed record is one record; NDJSON with a bad line stays lines
+        let pretty = "{\n  \"response\": [\n    {\"a\": 1}\n  ]\n}\n";
+        assert_eq!(split_records(pretty), [pretty]);
+        assert_eq!(split_records("{\"a\":1}\n{nope\n"), ["{\"a\":1}", "{nope"]);
         let e = user_sets(&[(Dataset::MispThreat, empty)]).err().unwrap();
         assert!(e.contains("holds no record"), "{e}");
         let e = user_sets(&[(Dataset::MispThreat, dir.join("missing"))])
