@@ -198,7 +198,7 @@ usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf
                    one record per line (NDJSON, as a shipper reads them) of the data
                    set ID, or one pretty-printed JSON record (a whole response or
                    event); repeat for more files. Each file is one set, named by its
-                   file name (which --only also takes)
+                   file name and ID (--only takes either)
 
 See BENCHMARKS.md for what each figure measures.";
 
@@ -274,9 +274,14 @@ fn user_sets(files: &[(Dataset, PathBuf)]) -> Result<Vec<Set>, String> {
                 return Err(format!("--records: `{}` holds no record", path.display()));
             }
             Ok(Set {
-                name: path.file_name().map_or_else(
-                    || path.display().to_string(),
-                    |n| n.to_string_lossy().into_owned(),
+                // two files of one name (Elastic's sample logs) stay apart by data set
+                name: format!(
+                    "{} ({})",
+                    path.file_name().map_or_else(
+                        || path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned()
+                    ),
+                    dataset.id()
                 ),
                 dataset: *dataset,
                 records,
@@ -724,7 +729,7 @@ mod tests {
         std::fs::write(&empty, "\n \n").unwrap();
         let sets = user_sets(&[(Dataset::MispThreatAttributes, file.clone())]).unwrap();
         assert_eq!(sets.len(), 1);
-        assert_eq!(sets[0].name, "attrs.ndjson");
+        assert_eq!(sets[0].name, "attrs.ndjson (ti_misp.threat_attributes)");
         assert_eq!(sets[0].records, ["{\"a\":1}", "{\"b\":2}"]);
         // a pretty-printed record is one record; NDJSON with a bad line stays lines
         let pretty = "{\n  \"response\": [\n    {\"a\": 1}\n  ]\n}\n";
