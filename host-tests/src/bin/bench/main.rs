@@ -203,6 +203,19 @@ usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf
 See BENCHMARKS.md for what each figure measures.";
 
 fn args() -> Args {
+    match parse_args(std::env::args().skip(1)) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        Err(e) => usage_error(&e),
+    }
+}
+
+/// The options; `None` for `--help`. A flag this bench does not know, or a value it cannot
+/// read, is an error naming it (a typo must not silently measure something else).
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, String> {
     let mut a = Args {
         secs: 1.5,
         quick: false,
@@ -212,38 +225,39 @@ fn args() -> Args {
         perf_map: false,
         records: Vec::new(),
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(x) = it.next() {
+    let mut it = args.into_iter();
+    let mut value = |flag: &str| it.next().ok_or_else(|| format!("{flag} needs a value"));
+    while let Ok(x) = value("") {
         match x.as_str() {
             "--quick" => {
                 a.quick = true;
                 a.secs = 0.3;
             }
             "--no-memory" => a.memory = false,
-            "--secs" => a.secs = it.next().and_then(|s| s.parse().ok()).unwrap_or(a.secs),
-            "--only" => a.only = it.next(),
+            "--secs" => {
+                let v = value("--secs")?;
+                a.secs = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("--secs `{v}`: expected a number of seconds above 0"))?;
+            }
+            "--only" => a.only = Some(value("--only")?),
             "--batch" => {
-                a.batch = it
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .filter(|&n| n > 0)
-                    .unwrap_or(a.batch);
+                let v = value("--batch")?;
+                a.batch = v.parse().ok().filter(|&n: &usize| n > 0).ok_or_else(|| {
+                    format!("--batch `{v}`: expected a number of records above 0")
+                })?;
             }
             "--perf-map" => a.perf_map = true,
-            "--records" => match it.next().as_deref().map(records_arg) {
-                Some(Ok(r)) => a.records.push(r),
-                Some(Err(e)) => usage_error(&e),
-                None => usage_error("--records needs ID=FILE"),
-            },
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                std::process::exit(0);
-            }
-            // `cargo bench` style flags are ignored
-            _ => {}
+            "--records" => a.records.push(records_arg(&value("--records")?)?),
+            "--help" | "-h" => return Ok(None),
+            // what `cargo bench` passes to every bench program
+            "--bench" => {}
+            other => return Err(format!("unknown option `{other}`")),
         }
     }
-    a
+    Ok(Some(a))
 }
 
 /// `ID=FILE` of `--records`.
@@ -274,15 +288,7 @@ fn user_sets(files: &[(Dataset, PathBuf)]) -> Result<Vec<Set>, String> {
                 return Err(format!("--records: `{}` holds no record", path.display()));
             }
             Ok(Set {
-                // two files of one name (Elastic's sample logs) stay apart by data set
-                name: format!(
-                    "{} ({})",
-                    path.file_name().map_or_else(
-                        || path.display().to_string(),
-                        |n| n.to_string_lossy().into_owned()
-                    ),
-                    dataset.id()
-                ),
+                name: record_set_name(*dataset, path),
                 dataset: *dataset,
                 records,
                 documents: Vec::new(),
@@ -305,6 +311,37 @@ fn split_records(text: &str) -> Vec<String> {
     lines.into_iter().map(str::to_string).collect()
 }
 
+/// The generated sets' names, in the order [`corpus`] makes them.
+const CORPUS_NAMES: [&str; 5] = [
+    "ThreatStream push",
+    "ThreatStream API object",
+    "MISP attribute",
+    "MISP event, post-split",
+    "MISP event, whole",
+];
+
+/// Whether `--only` names a set this run will have: a data set id among them, or a set's
+/// name. Checked before anything is measured (a typo must not cost the memory part first).
+fn only_matches(only: &str, a: &Args) -> bool {
+    if a.records.is_empty() {
+        only.parse::<Dataset>().is_ok() || CORPUS_NAMES.contains(&only)
+    } else {
+        a.records
+            .iter()
+            .any(|(dataset, path)| only == dataset.id() || only == record_set_name(*dataset, path))
+    }
+}
+
+/// The name of the set of a `--records` file: two files of one name (Elastic's sample logs)
+/// stay apart by data set.
+fn record_set_name(dataset: Dataset, path: &std::path::Path) -> String {
+    let file = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    format!("{file} ({})", dataset.id())
+}
+
 fn corpus() -> Vec<Set> {
     let mut r = Rng::new(SEED);
     let make = |r: &mut Rng, n: usize, f: fn(&mut Rng) -> Value| -> Vec<String> {
@@ -312,35 +349,35 @@ fn corpus() -> Vec<Set> {
     };
     vec![
         Set {
-            name: "ThreatStream push".into(),
+            name: CORPUS_NAMES[0].into(),
             dataset: Dataset::AnomaliThreatstream,
             records: make(&mut r, 3000, corpus::threatstream),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "ThreatStream API object".into(),
+            name: CORPUS_NAMES[1].into(),
             dataset: Dataset::AnomaliIntelligence,
             records: make(&mut r, 3000, corpus::intelligence),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "MISP attribute".into(),
+            name: CORPUS_NAMES[2].into(),
             dataset: Dataset::MispThreatAttributes,
             records: make(&mut r, 3000, corpus::misp_attribute),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "MISP event, post-split".into(),
+            name: CORPUS_NAMES[3].into(),
             dataset: Dataset::MispThreat,
             records: make(&mut r, 2000, corpus::misp_event_split),
             documents: Vec::new(),
             one_to_one: true,
         },
         Set {
-            name: "MISP event, whole".into(),
+            name: CORPUS_NAMES[4].into(),
             dataset: Dataset::MispThreat,
             records: (0..40)
                 .map(|_| {
@@ -356,6 +393,13 @@ fn corpus() -> Vec<Set> {
 
 fn main() {
     let a = args();
+    if let Some(o) = &a.only
+        && !only_matches(o, &a)
+    {
+        usage_error(&format!(
+            "--only `{o}` matches no set (a data set id, or a set's name as the table prints it)"
+        ));
+    }
     println!("# ti-ecs benchmark");
     println!();
     println!("machine: {}", machine());
@@ -717,6 +761,41 @@ mod tests {
         assert!(e.contains("expected ID=FILE"), "{e}");
         let e = records_arg("nope=attrs.ndjson").unwrap_err();
         assert!(e.contains("unknown dataset `nope`"), "{e}");
+    }
+
+    #[test]
+    fn options_are_read_or_refused_by_name() {
+        let parse = |args: &[&str]| parse_args(args.iter().map(|s| s.to_string()));
+        let a = parse(&["--quick", "--batch", "8", "--only", "MISP attribute"])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (a.secs, a.batch, a.only.as_deref()),
+            (0.3, 8, Some("MISP attribute"))
+        );
+        assert!(parse(&["--help"]).unwrap().is_none());
+        assert!(only_matches("MISP event, whole", &a));
+        assert!(only_matches("ti_misp.threat", &a));
+        assert!(!only_matches("MISP events", &a));
+        let r = parse(&["--records", "ti_misp.threat=x/a.ndjson"])
+            .unwrap()
+            .unwrap();
+        assert!(only_matches("a.ndjson (ti_misp.threat)", &r));
+        assert!(only_matches("ti_misp.threat", &r));
+        assert!(!only_matches("ti_anomali.threatstream", &r));
+        assert!(!only_matches("MISP attribute", &r));
+        assert!(parse(&["--bench"]).unwrap().is_some());
+        for (args, says) in [
+            (&["--secs", "x"][..], "--secs `x`"),
+            (&["--secs", "0"][..], "--secs `0`"),
+            (&["--batch", "0"][..], "--batch `0`"),
+            (&["--secs"][..], "--secs needs a value"),
+            (&["--frobnicate"][..], "unknown option `--frobnicate`"),
+            (&["--records", "nope"][..], "expected ID=FILE"),
+        ] {
+            let e = parse(args).err().unwrap();
+            assert!(e.contains(says), "{args:?}: {e}");
+        }
     }
 
     #[test]
