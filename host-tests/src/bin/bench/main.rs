@@ -15,6 +15,8 @@
 //! - **component**: the `ti:ecs` component in wasmtime, one `transform` call per record,
 //!   one instance for the whole run;
 //! - **component batch**: `transform-batch`, [`BATCH`] records per call (`--batch N`);
+//! - **sandboxed component**: the component in `ti_ecs_host::Sandbox`, as `ti-ecs serve`
+//!   runs it (epoch interruption, a memory limiter, one tenant), one call per record;
 //! - **fluent bit**: the Fluent Bit module in wasmtime, called exactly as Fluent Bit's
 //!   `wasm` filter calls it (record copied in through the guest's `malloc`, result copied
 //!   out, inputs freed) — for data sets of one document per record.
@@ -52,6 +54,8 @@ const ROUNDS: u32 = 10;
 /// `now` of every call (the Fluent Bit module takes it from the record time).
 const NOW: &str = "2026-01-01T00:00:00Z";
 const NOW_SECS: u32 = 1_767_225_600;
+/// The sandbox's tenant.
+const TENANT: &str = "bench";
 /// The corpus seed.
 const SEED: u64 = 0x5eed_7ec5;
 
@@ -74,6 +78,7 @@ enum Target {
     Native,
     Component,
     Batch,
+    Sandbox,
     FluentBit,
 }
 
@@ -85,6 +90,7 @@ impl Target {
             Target::Native => "native core".into(),
             Target::Component => "component, per record".into(),
             Target::Batch => format!("component, batch of {batch}"),
+            Target::Sandbox => "sandboxed component, per record (serve's host)".into(),
             Target::FluentBit => "fluent bit module".into(),
         }
     }
@@ -97,6 +103,9 @@ struct Runners {
     opts: Options,
     wit_opts: component::Options,
     component: component::Instance,
+    /// The component in `ti_ecs_host::Sandbox`, as `ti-ecs serve` runs it: its own engine
+    /// with epoch interruption, a memory limiter, one tenant.
+    sandbox: ti_ecs_host::Sandbox,
     fluent_bit: FluentBit,
 }
 
@@ -146,6 +155,13 @@ impl Runners {
                         .ok()
                         .and_then(Result::ok)
                         .map_or(0, |b| b.iter().map(Vec::len).sum());
+                }
+            }
+            Target::Sandbox => {
+                let ds = wit_dataset(set.dataset);
+                for r in &set.records {
+                    let out = self.sandbox.transform_with(TENANT, ds, r, &self.wit_opts);
+                    docs += out.map_or(0, |d| d.len());
                 }
             }
             Target::FluentBit => {
@@ -434,6 +450,8 @@ fn main() {
         component: host
             .instance()
             .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}")),
+        sandbox: ti_ecs_host::Sandbox::new(ti_ecs_host::SandboxConfig::default())
+            .unwrap_or_else(|e| panic!("cannot load the sandbox: {e}")),
         fluent_bit: FluentBit::new(Copy::Malloc)
             .unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}")),
     };
@@ -479,6 +497,7 @@ fn main() {
             Target::Native,
             Target::Component,
             Target::Batch,
+            Target::Sandbox,
             Target::FluentBit,
         ]
         .into_iter()
@@ -588,6 +607,17 @@ fn check_same_output(r: &mut Runners, set: &Set) {
         if comp != native {
             eprintln!(
                 "warning: {}: the component's output differs from native",
+                set.name
+            );
+            return;
+        }
+        let sandboxed = r
+            .sandbox
+            .transform_with(TENANT, wit_dataset(set.dataset), rec, &r.wit_opts)
+            .unwrap_or_default();
+        if sandboxed != native {
+            eprintln!(
+                "warning: {}: the sandboxed component's output differs from native",
                 set.name
             );
             return;
