@@ -12,8 +12,11 @@
 //!
 //! A missing wasm target is added with `rustup target add` (machines with
 //! `RUSTUP_AUTO_INSTALL=0` do not install the targets `rust-toolchain.toml` lists). The
-//! nested cargo uses its own target directory (`<target>/guest`) so it never waits on the
-//! outer cargo's lock, and none of the outer build's flags or wrappers.
+//! nested cargo uses its own target directories (`<target>/guest` for
+//! `wasm32-unknown-unknown`, `<target>/guest-wasip1` for the Fluent Bit module) so it never
+//! waits on the outer cargo's lock, and none of the outer build's flags or wrappers. The
+//! component and the Fluent Bit module build at the same time: their dependencies are
+//! compiled for different targets anyway, and each ends in a single-threaded LTO step.
 //!
 //! The artifacts' paths reach the crate as `TI_ECS_COMPONENT`, `TI_ECS_FLUENT_BIT` and
 //! `TI_ECS_MISBEHAVE` (the last two empty without `test-artifacts`), the WIT directory as
@@ -21,7 +24,7 @@
 
 use std::env;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
 
 /// The profile of the wasm artifacts (release + `panic = "abort"` + LTO, root `Cargo.toml`).
 const PROFILE: &str = "wasm";
@@ -116,26 +119,32 @@ fn run() -> Result<(), String> {
         ensure_target(FLUENT_BIT.target)?;
     }
 
+    // The Fluent Bit module builds while the component does, in a directory of its own.
+    let fb_dir = target_dir.with_file_name("guest-wasip1");
+    let fb_build = if test_artifacts {
+        Some(start(&workspace, &fb_dir, &FLUENT_BIT)?)
+    } else {
+        None
+    };
+    let component = start(&workspace, &target_dir, &COMPONENT).and_then(finish);
+    // waited for even when the component failed: no build is left running behind us
+    let fb = fb_build.map(finish).transpose();
     let component_path = out.join("ti_ecs_component.wasm");
-    componentize(
-        &build(&workspace, &target_dir, &COMPONENT)?,
-        &component_path,
-    )?;
+    componentize(&component?, &component_path)?;
     println!(
         "cargo:rustc-env=TI_ECS_COMPONENT={}",
         component_path.display()
     );
 
     let (mut fb_env, mut misbehave_env) = (String::new(), String::new());
-    if test_artifacts {
-        let fb = build(&workspace, &target_dir, &FLUENT_BIT)?;
+    if let Some(fb) = fb? {
         let fb_path = out.join("ti_ecs_fluent_bit.wasm");
         std::fs::copy(&fb, &fb_path).map_err(|e| format!("cannot copy `{}`: {e}", fb.display()))?;
         fb_env = fb_path.display().to_string();
 
         let misbehave_path = out.join("ti_ecs_misbehave.wasm");
         componentize(
-            &build(&workspace, &target_dir, &MISBEHAVE)?,
+            &finish(start(&workspace, &target_dir, &MISBEHAVE)?)?,
             &misbehave_path,
         )?;
         misbehave_env = misbehave_path.display().to_string();
@@ -205,8 +214,15 @@ fn ensure_target(target: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Builds a package's cdylib for one guest and returns the core module's path.
-fn build(workspace: &Path, target_dir: &Path, g: &Guest) -> Result<PathBuf, String> {
+/// A guest's build under way: the nested cargo, what it builds and where the module lands.
+struct Running {
+    child: Child,
+    guest: &'static Guest,
+    module: PathBuf,
+}
+
+/// Starts building a package's cdylib for one guest.
+fn start(workspace: &Path, target_dir: &Path, g: &'static Guest) -> Result<Running, String> {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let mut cmd = Command::new(&cargo);
     cmd.current_dir(workspace)
@@ -233,9 +249,26 @@ fn build(workspace: &Path, target_dir: &Path, g: &Guest) -> Result<PathBuf, Stri
     for v in CLEARED_ENV {
         cmd.env_remove(v);
     }
-    let status = cmd
-        .status()
+    let child = cmd
+        .spawn()
         .map_err(|e| format!("cannot run `{cargo}`: {e}"))?;
+    Ok(Running {
+        child,
+        guest: g,
+        module: target_dir
+            .join(g.target)
+            .join(PROFILE)
+            .join(format!("{}.wasm", g.stem)),
+    })
+}
+
+/// Waits for a guest's build and returns the core module's path.
+fn finish(mut r: Running) -> Result<PathBuf, String> {
+    let g = r.guest;
+    let status = r
+        .child
+        .wait()
+        .map_err(|e| format!("cannot wait for the build of `{}`: {e}", g.package))?;
     if !status.success() {
         return Err(format!(
             "building `{}` ({}) for `{}` failed ({status})",
@@ -244,8 +277,5 @@ fn build(workspace: &Path, target_dir: &Path, g: &Guest) -> Result<PathBuf, Stri
             g.target
         ));
     }
-    Ok(target_dir
-        .join(g.target)
-        .join(PROFILE)
-        .join(format!("{}.wasm", g.stem)))
+    Ok(r.module)
 }
