@@ -58,11 +58,19 @@ struct Guest {
     stem: &'static str,
 }
 
+/// LLVM's inlining threshold for the guests (default 225 at `opt-level = 3`). Inlining
+/// more leaves fewer calls in the wasm, and each call costs more there than natively
+/// (and, under epoch interruption, runs a check on entry): measured in the bench, the
+/// component and the Fluent Bit module about 5–9 % faster per record, the sandboxed
+/// component 3–8 %, for modules twice the size (0.7 → 1.3 MB; BENCHMARKS.md, sixth
+/// round). The JS module keeps the default: its size is what a web page downloads.
+const INLINE: &str = "llvm-args=-inline-threshold=1000";
+
 const COMPONENT: Guest = Guest {
     package: "ti-ecs",
     target: "wasm32-unknown-unknown",
     features: &["component"],
-    rustc_args: &[],
+    rustc_args: &["-C", INLINE],
     stem: "ti_ecs",
 };
 
@@ -71,6 +79,8 @@ const FLUENT_BIT: Guest = Guest {
     target: "wasm32-wasip1",
     features: &["fluent-bit"],
     rustc_args: &[
+        "-C",
+        INLINE,
         "-C",
         "link-arg=--export=malloc",
         "-C",

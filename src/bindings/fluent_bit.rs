@@ -39,7 +39,7 @@
 //! ```text
 //! cargo rustc -p ti-ecs --lib --crate-type cdylib --target wasm32-wasip1 --profile wasm \
 //!     --no-default-features --features fluent-bit -- \
-//!     -C link-arg=--export=malloc -C link-arg=--export=free
+//!     -C link-arg=--export=malloc -C link-arg=--export=free -C llvm-args=-inline-threshold=1000
 //! # → target/wasm32-wasip1/wasm/ti_ecs.wasm
 //! ```
 
