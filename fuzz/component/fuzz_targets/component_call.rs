@@ -40,7 +40,9 @@ use ti_ecs_host::{Error, Sandbox, SandboxConfig};
 
 const TENANT: &str = "fuzz";
 
-/// The sandbox, made on the first input and kept (the tenant's instance with it).
+/// The sandbox, made once before the first input (`init` below: compiling the component
+/// under the sanitizer takes longer than libFuzzer's per-input timeout) and kept, the
+/// tenant's instance with it.
 fn sandbox() -> &'static Sandbox {
     static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
     SANDBOX.get_or_init(|| {
@@ -234,7 +236,7 @@ fn one(dataset: Dataset, text: &str, junk: &str, wit: &WitOptions) -> Result<(),
     compare("transform-batch", batch, expected_batch).map(drop)
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: { sandbox(); }, |data: &[u8]| {
     let (record, option_bytes) = match data.iter().position(|&b| b == 0) {
         Some(i) => (&data[..i], data.get(i + 1..)),
         None => (data, None),
