@@ -131,11 +131,9 @@ fn run() -> Result<(), String> {
 
     // The Fluent Bit module builds while the component does, in a directory of its own.
     let fb_dir = target_dir.with_file_name("guest-wasip1");
-    let fb_build = if test_artifacts {
-        Some(start(&workspace, &fb_dir, &FLUENT_BIT)?)
-    } else {
-        None
-    };
+    let fb_build = test_artifacts
+        .then(|| start(&workspace, &fb_dir, &FLUENT_BIT))
+        .transpose()?;
     let component = start(&workspace, &target_dir, &COMPONENT).and_then(finish);
     // waited for even when the component failed: no build is left running behind us
     let fb = fb_build.map(finish).transpose();
