@@ -142,7 +142,7 @@ const MISP_DASHBOARD: &str = "ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294";
 pub const DATASETS: &[DatasetInfo] = &[
     DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
     DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
-    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: None },
+    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING) },
     DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING) },
 ];
 
@@ -216,13 +216,19 @@ pub fn transform_each(
             original: text,
             preserve: preserves(opts, &opts.tags),
         };
-        // one document per item
-        if list.items.len() > opts.limits.max_documents {
-            return emit(too_many(info, list.items.len(), text, &opts.tags, opts));
+        let count = list
+            .items
+            .iter()
+            .fold(0usize, |n, item| n.saturating_add((s.documents)(item)));
+        if count > opts.limits.max_documents {
+            return emit(too_many(info, count, text, &opts.tags, opts));
         }
+        let mut docs = Vec::new();
         for (i, item) in list.items.iter().enumerate() {
-            let d = stream::map_item(s, i, item, list.field, &ctx);
-            emit(finish(info, d, text, &opts.tags, opts));
+            stream::map_item(s, i, item, list.field, &ctx, &mut docs);
+            for d in docs.drain(..) {
+                emit(finish(info, d, text, &opts.tags, opts));
+            }
         }
         return;
     }
@@ -480,9 +486,69 @@ mod tests {
         }
     }
 
+    /// Every `*.input.json` under the data set's golden directory, at any depth.
+    fn golden_inputs(ds: Dataset) -> Vec<String> {
+        let mut dirs = vec![
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("host-tests/golden")
+                .join(ds.id()),
+        ];
+        let mut out = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if p.to_string_lossy().ends_with(".input.json") {
+                    out.push(String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned());
+                }
+            }
+        }
+        assert!(out.len() > 20, "{}: {} golden inputs", ds.id(), out.len());
+        out
+    }
+
+    /// Checks that each record gives the tree path's documents, byte for byte, under
+    /// `max_documents` of 1 to 6 (so a streamed count off by one shows) and the default;
+    /// returns how many records took the streamed path.
+    fn streams_like_the_tree(ds: Dataset, records: &[String]) -> usize {
+        let info = ds.info();
+        let stream = info.streaming.unwrap();
+        let mut streamed = 0;
+        for rec in records {
+            let mut all = vec![opts()];
+            for max in 1..=6 {
+                let mut o = opts();
+                o.identity = max % 2 == 0;
+                o.limits.max_documents = max;
+                o.tags = vec!["t".into()];
+                all.push(o);
+            }
+            for o in all {
+                let mut tree = Vec::new();
+                transform_tree(info, rec.as_bytes(), &o, &mut |d| tree.push(to_json(&d)));
+                assert_eq!(
+                    transform_to_json(ds, rec.as_bytes(), &o),
+                    tree,
+                    "{}, max_documents {}: {rec}",
+                    ds.id(),
+                    o.limits.max_documents
+                );
+            }
+            if stream::may_split(rec.as_bytes(), stream.opens_with)
+                && envelope::checked_text(rec.as_bytes(), &opts().limits)
+                    .and_then(|(_, json)| (stream.split)(json))
+                    .is_some()
+            {
+                streamed += 1;
+            }
+        }
+        streamed
+    }
+
     /// The streamed path gives the documents of the tree path, byte for byte.
     #[test]
-    fn whole_responses_stream_to_the_same_documents() {
+    fn whole_attribute_responses_stream_to_the_same_documents() {
         let attr = |id: u32, extra: &str| {
             format!(
                 r#"{{"id":"{id}","event_id":"7","type":"ip-dst","category":"Network activity","value":"10.0.0.{id}","uuid":"u-{id}","timestamp":"1600000000","to_ids":true{extra},"Event":{{"id":"7","uuid":"e-7","info":"x","orgc_id":"1"}},"Tag":[{{"name":"tlp:green"}}]}}"#
@@ -506,44 +572,86 @@ mod tests {
             r#"{"response":[]}"#.to_string(),
             r#"{"response":{"Attribute":[]}}"#.to_string(),
         ];
-        // golden inputs of the data set too
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("host-tests/golden/ti_misp.threat_attributes");
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.to_string_lossy().ends_with(".input.json") {
-                records.push(String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned());
-            }
-        }
-        let info = Dataset::MispThreatAttributes.info();
-        let mut streamed = 0;
-        for rec in &records {
-            for o in [opts(), {
-                let mut o = opts();
-                o.identity = true;
-                o.limits.max_documents = 3;
-                o.tags = vec!["t".into()];
-                o
-            }] {
-                let mut tree = Vec::new();
-                transform_tree(info, rec.as_bytes(), &o, &mut |d| tree.push(to_json(&d)));
-                assert_eq!(
-                    transform_to_json(Dataset::MispThreatAttributes, rec.as_bytes(), &o),
-                    tree,
-                    "{rec}"
-                );
-            }
-            let stream = info.streaming.unwrap();
-            if envelope::checked_text(rec.as_bytes(), &opts().limits)
-                .and_then(|(_, json)| (stream.split)(json))
-                .is_some()
-            {
-                streamed += 1;
-            }
-        }
+        let made = records.len();
+        records.extend(golden_inputs(Dataset::MispThreatAttributes));
+        let streamed = streams_like_the_tree(Dataset::MispThreatAttributes, &records);
         assert!(
-            streamed >= 7,
+            streamed > made,
             "only {streamed} records took the streamed path"
+        );
+    }
+
+    /// The same for whole event responses, whose items give any number of documents: the
+    /// count read off their shapes is checked against the tree's at every limit.
+    #[test]
+    fn whole_event_responses_stream_to_the_same_documents() {
+        let attr = |id: u32| {
+            format!(
+                r#"{{"id":"{id}","type":"ip-dst","category":"Network activity","value":"10.0.0.{id}","uuid":"u-{id}","timestamp":"1600000000","to_ids":true}}"#
+            )
+        };
+        let event = |id: u32, rest: &str| {
+            format!(
+                r#"{{"Event":{{"id":"{id}","uuid":"e-{id}","info":"x","timestamp":"1600000000","Orgc":{{"name":"o"}},"Tag":[{{"name":"tlp:green"}}]{rest}}}}}"#
+            )
+        };
+        let (a1, a2, a3) = (attr(1), attr(2), attr(3));
+        let items = [
+            event(1, &format!(r#","Attribute":[{a1},{a2}]"#)),
+            event(
+                2,
+                &format!(
+                    r#","Attribute":[{a1}],"Object":[{{"name":"o","Attribute":[{a2},{a3}]}},7,{{"name":"empty","Attribute":[]}}]"#
+                ),
+            ),
+            // post-split: one attribute, one object with one attribute
+            event(
+                3,
+                &format!(r#","Attribute":{a1},"Object":{{"name":"o","Attribute":{a2}}}"#),
+            ),
+            event(
+                4,
+                &format!(r#","Object":{{"name":"o","Attribute":[{a1},{a2}]}}"#),
+            ),
+            event(5, r#","Attribute":[],"Object":[]"#),
+            event(6, r#","Attribute":null,"Object":null"#),
+            event(
+                7,
+                &format!(r#","Attribute":"scalar","Object":{{"name":"o","Attribute":{a3}}}"#),
+            ),
+            event(
+                8,
+                &format!(r#","Attribute":[{a1}],"Attribute":[{a1},{a2},{a3}]"#),
+            ),
+            r#"{"Event":5}"#.to_string(),
+            r#"{"Event":null}"#.to_string(),
+            "42".to_string(),
+            "{}".to_string(),
+            r#"{"event":{}}"#.to_string(),
+        ];
+        let mut records = Vec::new();
+        for i in 0..items.len() {
+            // each item alone, then with the items around it
+            let list = items[i..(i + 3).min(items.len())].join(",");
+            records.push(format!(r#"{{"response":[{}]}}"#, items[i]));
+            records.push(format!(r#" {{ "response" : [{list}] }}"#));
+            records.push(format!("[{list}]"));
+        }
+        let all = items.join(",");
+        records.extend([
+            format!(r#"{{"response":[{all}]}}"#),
+            format!("\u{feff}[{all}]"),
+            format!(r#"{{"response":[{all}],"response":[{}]}}"#, items[0]),
+            r#"{"response":[]}"#.to_string(),
+            "[]".to_string(),
+        ]);
+        let made = records.len();
+        records.extend(golden_inputs(Dataset::MispThreat));
+        let streamed = streams_like_the_tree(Dataset::MispThreat, &records);
+        assert!(
+            streamed > made,
+            "only {streamed} of {} records took the streamed path",
+            records.len()
         );
     }
 

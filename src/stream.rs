@@ -30,8 +30,14 @@ pub struct Streaming {
     pub opens_with: &'static [&'static str],
     /// The items of `text` when it is a whole response; `None` to take the tree path.
     pub split: fn(&str) -> Option<Items<'_>>,
-    /// Maps item `index` of the list at `field` (what the tree path does for each item).
-    pub item: fn(usize, Value, &str, &Ctx) -> Doc,
+    /// How many documents an item gives, read off its text without mapping it: the
+    /// response is checked against `max_documents` before its first document is handed
+    /// on, as the tree path checks it. An item [`map_item`] cannot parse gives one error
+    /// document; this may count it as more (its shape is all it looks at).
+    pub documents: fn(&RawValue) -> usize,
+    /// Maps item `index` of the list at `field` into `out` (what the tree path does for
+    /// each item).
+    pub item: fn(usize, Value, &str, &Ctx, &mut Vec<Doc>),
 }
 
 /// Whether `raw` opens (after a byte-order mark and white space) with `[`, or with `{`
@@ -74,17 +80,56 @@ pub fn only_key<'a>(text: &'a str, key: &str) -> Option<&'a RawValue> {
     map.get(key).copied()
 }
 
-/// Maps one item: parsed on its own; an item that cannot be parsed (a number out of
-/// range, which the splitting scan does not evaluate) becomes an error document of its
-/// own, keeping its text.
-pub fn map_item(s: &Streaming, index: usize, raw: &RawValue, field: &str, ctx: &Ctx) -> Doc {
+/// Maps one item into `out`: parsed on its own; an item that cannot be parsed (a number
+/// out of range, which the splitting scan does not evaluate) becomes an error document of
+/// its own, keeping its text.
+pub fn map_item(
+    s: &Streaming,
+    index: usize,
+    raw: &RawValue,
+    field: &str,
+    ctx: &Ctx,
+    out: &mut Vec<Doc>,
+) {
     match serde_json::from_str::<Value>(raw.get()) {
-        Ok(v) => (s.item)(index, v, field, ctx),
+        Ok(v) => (s.item)(index, v, field, ctx, out),
         Err(e) => {
             let mut d = Doc::new();
             d.error(format!("cannot parse `{field}[{index}]` as json: {e}"));
             d.original = Some(raw.get().to_string());
-            d
+            out.push(d);
+        }
+    }
+}
+
+/// The shape of a JSON text, read without building it: what a document count needs.
+#[derive(Debug)]
+pub enum Shape<'a> {
+    Null,
+    /// An object's members (a repeated key: the last one, as in the tree).
+    Object(std::collections::BTreeMap<String, &'a RawValue>),
+    List(Vec<&'a RawValue>),
+    /// A string, number or boolean, or text that is not JSON.
+    Other,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of `raw`.
+    pub fn of(raw: &'a RawValue) -> Self {
+        let text = raw.get();
+        match text.trim_start().as_bytes().first() {
+            Some(b'n') => Shape::Null,
+            Some(b'{') => serde_json::from_str(text).map_or(Shape::Other, Shape::Object),
+            Some(b'[') => serde_json::from_str(text).map_or(Shape::Other, Shape::List),
+            _ => Shape::Other,
+        }
+    }
+
+    /// The member `key` of an object.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        match self {
+            Shape::Object(m) => m.get(key).copied(),
+            _ => None,
         }
     }
 }

@@ -107,7 +107,8 @@ fn list_item(i: usize, item: Value, field: &str, ctx: &Ctx) -> Doc {
 pub const STREAMING: Streaming = Streaming {
     opens_with: &["response", "Attribute"],
     split: split_response,
-    item: list_item,
+    documents: |_| 1,
+    item: |i, item, field, ctx, out| out.push(list_item(i, item, field, ctx)),
 };
 
 fn split_response(text: &str) -> Option<Items<'_>> {

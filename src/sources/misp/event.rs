@@ -14,6 +14,9 @@
 //!   `event.original`. An event with no attribute at all gives one document for the event;
 //! - `{"response":[]}` gives no document (Elastic drops it).
 //!
+//! A whole response or list is mapped event by event from its text (see [`STREAMING`]):
+//! one event's tree at a time, whatever the size of the response.
+//!
 //! Anything else (no `Event`, an event or attribute that is not an object) is an error
 //! document.
 //!
@@ -37,9 +40,11 @@
 //! `../shared/reference/elastic/ti_misp/BEHAVIOUR.md` §1.1, §3, §5, §11;
 //! `../shared/reference/misp/FORMAT.md` §1, §2, §5; `docs/PARITY-misp.md`.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::common::{self, Seen};
+use crate::stream::{self, Items, Shape, Streaming};
 use crate::{Ctx, Doc};
 
 /// Event parts Elastic removes before mapping.
@@ -90,21 +95,115 @@ fn failed(msg: String) -> Doc {
 /// A list of `{"Event":…}` items: each fans out on its own.
 fn list(items: Vec<Value>, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
     for (i, item) in items.into_iter().enumerate() {
-        match item {
-            Value::Object(mut m) if m.contains_key("Event") => {
-                if let Some(ev) = m.remove("Event") {
-                    event(ev, ctx, out, true);
-                }
-            }
-            other => {
-                let mut d = failed(format!(
-                    "`{field}[{i}]` is not a misp event: `{}`",
-                    common::quote(&other)
-                ));
-                d.original = Some(serde_json::to_string(&other).unwrap_or_default());
-                out.push(d);
+        list_item(i, item, field, ctx, out);
+    }
+}
+
+/// Item `i` of the list at `field`: an `{"Event":…}` fans out, anything else is an error
+/// document keeping the item's JSON.
+fn list_item(i: usize, item: Value, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
+    match item {
+        Value::Object(mut m) if m.contains_key("Event") => {
+            if let Some(ev) = m.remove("Event") {
+                event(ev, ctx, out, true);
             }
         }
+        other => {
+            let mut d = failed(format!(
+                "`{field}[{i}]` is not a misp event: `{}`",
+                common::quote(&other)
+            ));
+            d.original = Some(serde_json::to_string(&other).unwrap_or_default());
+            out.push(d);
+        }
+    }
+}
+
+/// Whole responses and lists event by event (see [`crate::stream`]): the lists [`map`]
+/// fans out, `{"response":[…]}` and `[…]`.
+pub const STREAMING: Streaming = Streaming {
+    opens_with: &["response"],
+    split: split_response,
+    documents: item_documents,
+    item: list_item,
+};
+
+fn split_response(text: &str) -> Option<Items<'_>> {
+    if let Some(items) = stream::list(text) {
+        return Some(Items {
+            field: "record",
+            items,
+        });
+    }
+    let resp = stream::only_key(text, "response")?;
+    stream::list(resp.get()).map(|items| Items {
+        field: "response",
+        items,
+    })
+}
+
+/// How many documents [`list_item`] makes of a list item, from its shape alone: the
+/// counting of [`event`], step for step.
+fn item_documents(item: &RawValue) -> usize {
+    let Some(ev) = Shape::of(item).get("Event") else {
+        return 1;
+    };
+    let meta = Shape::of(ev);
+    if !matches!(meta, Shape::Object(_)) {
+        return 1;
+    }
+    let attrs = meta.get("Attribute").map(Shape::of);
+    let objects = meta.get("Object").map(Shape::of);
+    let object_attr_single = match &objects {
+        Some(o @ Shape::Object(_)) => {
+            single_shape(o.get("Attribute").map(Shape::of).as_ref()).is_some()
+        }
+        _ => true,
+    };
+    if let (Some(a), Some(o)) = (single_shape(attrs.as_ref()), single_shape(objects.as_ref()))
+        && (a || o)
+        && object_attr_single
+    {
+        return 1;
+    }
+    let mut n = list_len(attrs.as_ref());
+    match &objects {
+        None | Some(Shape::Null) => {}
+        Some(Shape::List(items)) => {
+            for o in items {
+                n = n.saturating_add(object_documents(&Shape::of(o)));
+            }
+        }
+        Some(o) => n = n.saturating_add(object_documents(o)),
+    }
+    n.max(1)
+}
+
+/// The documents of one item of an event's `Object`: one per attribute, one error
+/// document when it is not an object.
+fn object_documents(o: &Shape) -> usize {
+    match o {
+        Shape::Object(_) => list_len(o.get("Attribute").map(Shape::of).as_ref()),
+        _ => 1,
+    }
+}
+
+/// [`single`] of a shape.
+fn single_shape(v: Option<&Shape>) -> Option<bool> {
+    match v {
+        None | Some(Shape::Null) => Some(false),
+        Some(Shape::List(a)) if a.is_empty() => Some(false),
+        Some(Shape::Object(_)) => Some(true),
+        _ => None,
+    }
+}
+
+/// The length of [`into_list`] of a shape.
+fn list_len(v: Option<&Shape>) -> usize {
+    match v {
+        None | Some(Shape::Null) => 0,
+        Some(Shape::List(a)) => a.len(),
+        Some(_) => 1,
     }
 }
 

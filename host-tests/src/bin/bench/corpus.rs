@@ -481,3 +481,28 @@ pub fn attribute_response(
     out.write_all(b"]}}")?;
     Ok(n)
 }
+
+/// A whole `/events/restSearch` response (`{"response":[{"Event":…},…]}`) of at least
+/// `bytes` bytes, written in pieces: events sized as [`event_size`] draws them. Returns
+/// the documents it gives (one per attribute, object attributes included).
+pub fn event_response(
+    r: &mut Rng,
+    bytes: usize,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<usize> {
+    out.write_all(b"{\"response\":[")?;
+    let (mut written, mut docs, mut n) = (0, 0, 0);
+    while written < bytes {
+        if n > 0 {
+            out.write_all(b",")?;
+        }
+        let size = event_size(r);
+        let e = misp_event_whole(r, size).to_string();
+        out.write_all(e.as_bytes())?;
+        written += e.len() + 1;
+        docs += usize::try_from(size + size / 5 * 3).unwrap_or(usize::MAX);
+        n += 1;
+    }
+    out.write_all(b"]}")?;
+    Ok(docs)
+}

@@ -26,8 +26,9 @@
 //!
 //! Each figure is the best of [`ROUNDS`] rounds (the machine is shared; the best round is
 //! the least disturbed one) and is printed with its ratio to the baseline and to native.
-//! First, the peak memory (maximum RSS) of the CLI on one record, the largest MISP event
-//! and a 100 MB MISP attribute response (measured before this process grows).
+//! First, the peak memory (maximum RSS) of the CLI on one record, the largest MISP event,
+//! a 100 MB MISP attribute response and a 100 MB MISP event response (measured before this
+//! process grows).
 //!
 //! Options: `--secs S` time per data set and target (default 1.5, spread over the rounds),
 //! `--quick` (0.3 s, smaller memory input), `--no-memory`, `--only <dataset id>`,
@@ -38,6 +39,7 @@
 mod corpus;
 
 use std::hint::black_box;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -244,7 +246,7 @@ const USAGE: &str = "\
 usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf-map]
              [--records ID=FILE]...
 
-  --quick          0.3 s per figure and a 10 MB response for the memory part
+  --quick          0.3 s per figure and 10 MB responses for the memory part
   --secs S         seconds per data set and target, split over the rounds (default 1.5)
   --no-memory      skip the CLI's peak memory (needs `ti-ecs` built next to this program)
   --only SET       the data sets of one id (ti_anomali.threatstream, ti_anomali.intelligence,
@@ -685,7 +687,8 @@ fn check_same_output(r: &mut Runners, set: &Set) {
     }
 }
 
-/// Peak memory of the CLI: the largest MISP event, and a 100 MB attribute response.
+/// Peak memory of the CLI: the largest MISP event, and 100 MB attribute and event
+/// responses.
 fn memory(a: &Args) {
     println!();
     println!("## peak memory of the CLI (`ti-ecs transform … FILE > /dev/null`)");
@@ -707,6 +710,7 @@ fn memory(a: &Args) {
     let event = dir.join("largest-event.json");
     let ev = corpus::misp_event_whole(&mut r, 800).to_string();
     let big = dir.join("attributes-response.json");
+    let events = dir.join("events-response.json");
     let target = if a.quick { 10 } else { 100 } * 1_000_000;
     let written = std::fs::write(&small, &one)
         .and_then(|_| std::fs::write(&event, &ev))
@@ -714,8 +718,15 @@ fn memory(a: &Args) {
             let f = std::fs::File::create(&big)?;
             let mut w = std::io::BufWriter::new(f);
             corpus::attribute_response(&mut r, target, &mut w)
+        })
+        .and_then(|attributes| {
+            let f = std::fs::File::create(&events)?;
+            let mut w = std::io::BufWriter::new(f);
+            let docs = corpus::event_response(&mut r, target, &mut w)?;
+            w.flush()?;
+            Ok((attributes, docs))
         });
-    let attributes = match written {
+    let (attributes, event_docs) = match written {
         Ok(n) => n,
         Err(e) => {
             println!("skipped: cannot write the inputs: {e}");
@@ -742,6 +753,12 @@ fn memory(a: &Args) {
             &big,
             "ti_misp.threat_attributes",
             attributes,
+        ),
+        (
+            "MISP event response (whole events)",
+            &events,
+            "ti_misp.threat",
+            event_docs,
         ),
     ] {
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
