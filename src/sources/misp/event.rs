@@ -152,21 +152,16 @@ fn item_documents(item: &RawValue) -> usize {
     if !matches!(meta, Shape::Object(_)) {
         return 1;
     }
-    let attrs = meta.get("Attribute").map(Shape::of);
     let objects = meta.get("Object").map(Shape::of);
-    let object_attr_single = match &objects {
-        Some(o @ Shape::Object(_)) => {
-            single_shape(o.get("Attribute").map(Shape::of).as_ref()).is_some()
-        }
-        _ => true,
+    let object_attrs = match &objects {
+        Some(o @ Shape::Object(_)) => Some(Form::member(o, "Attribute")),
+        _ => None,
     };
-    if let (Some(a), Some(o)) = (single_shape(attrs.as_ref()), single_shape(objects.as_ref()))
-        && (a || o)
-        && object_attr_single
-    {
+    let attrs = Form::member(&meta, "Attribute");
+    if is_post_split(attrs, Form::of_shape(objects.as_ref()), object_attrs) {
         return 1;
     }
-    let mut n = list_len(attrs.as_ref());
+    let mut n = attrs.items();
     match &objects {
         None | Some(Shape::Null) => {}
         Some(Shape::List(items)) => {
@@ -183,41 +178,81 @@ fn item_documents(item: &RawValue) -> usize {
 /// document when it is not an object.
 fn object_documents(o: &Shape) -> usize {
     match o {
-        Shape::Object(_) => list_len(o.get("Attribute").map(Shape::of).as_ref()),
+        Shape::Object(_) => Form::member(o, "Attribute").items(),
         _ => 1,
     }
 }
 
-/// [`single`] of a shape.
-fn single_shape(v: Option<&Shape>) -> Option<bool> {
-    match v {
-        None | Some(Shape::Null) => Some(false),
-        Some(Shape::List(a)) if a.is_empty() => Some(false),
-        Some(Shape::Object(_)) => Some(true),
-        _ => None,
+/// What the fan-out reads of an event's `Attribute` or `Object`, from the tree ([`event`])
+/// or from the text's shape ([`item_documents`]), so that both decide alike.
+#[derive(Clone, Copy)]
+enum Form {
+    /// Absent or `null`.
+    Nothing,
+    /// A list of this many items.
+    List(usize),
+    Object,
+    /// A string, number or boolean (or text that is not JSON).
+    Scalar,
+}
+
+impl Form {
+    fn of(v: Option<&Value>) -> Self {
+        match v {
+            None | Some(Value::Null) => Form::Nothing,
+            Some(Value::Array(a)) => Form::List(a.len()),
+            Some(Value::Object(_)) => Form::Object,
+            Some(_) => Form::Scalar,
+        }
+    }
+
+    fn of_shape(v: Option<&Shape>) -> Self {
+        match v {
+            None | Some(Shape::Null) => Form::Nothing,
+            Some(Shape::List(a)) => Form::List(a.len()),
+            Some(Shape::Object(_)) => Form::Object,
+            Some(Shape::Other) => Form::Scalar,
+        }
+    }
+
+    /// The form of the member `key` of an object's shape.
+    fn member(object: &Shape, key: &str) -> Self {
+        Form::of_shape(object.get(key).map(Shape::of).as_ref())
+    }
+
+    /// `Some(true)` for one object, `Some(false)` for nothing or an empty list, `None` for
+    /// a list with items (or a scalar).
+    fn single(self) -> Option<bool> {
+        match self {
+            Form::Nothing | Form::List(0) => Some(false),
+            Form::Object => Some(true),
+            Form::List(_) | Form::Scalar => None,
+        }
+    }
+
+    /// How many items [`into_list`] makes of it.
+    fn items(self) -> usize {
+        match self {
+            Form::Nothing => 0,
+            Form::List(n) => n,
+            Form::Object | Form::Scalar => 1,
+        }
     }
 }
 
-/// The length of [`into_list`] of a shape.
-fn list_len(v: Option<&Shape>) -> usize {
-    match v {
-        None | Some(Shape::Null) => 0,
-        Some(Shape::List(a)) => a.len(),
-        Some(_) => 1,
+/// Whether an event is Elastic's post-split record (exactly one document): at most one
+/// attribute and at most one object, not lists, at least one of them, and the object's
+/// own `Attribute` (`object_attrs`, when `Object` is one object) not a list either.
+fn is_post_split(attrs: Form, objects: Form, object_attrs: Option<Form>) -> bool {
+    let object_attr_single = object_attrs.is_none_or(|f| f.single().is_some());
+    match (attrs.single(), objects.single()) {
+        (Some(a), Some(o)) => (a || o) && object_attr_single,
+        _ => false,
     }
 }
 
-/// `Some(true)` for one object, `Some(false)` for nothing or an empty list, `None` for a
-/// list with items (or a scalar).
-fn single(v: Option<&Value>) -> Option<bool> {
-    match v {
-        None | Some(Value::Null) => Some(false),
-        Some(Value::Array(a)) if a.is_empty() => Some(false),
-        Some(Value::Object(_)) => Some(true),
-        _ => None,
-    }
-}
-
+/// The items of an `Attribute` or `Object` member: a list as it is, one value as a list of
+/// one, nothing or `null` as none.
 fn into_list(v: Option<Value>) -> Vec<Value> {
     match v {
         None | Some(Value::Null) => Vec::new(),
@@ -240,14 +275,15 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
     };
     let attrs = meta.remove("Attribute");
     let objects = meta.remove("Object");
-    let object_attr_single = match &objects {
-        Some(Value::Object(o)) => single(o.get("Attribute")).is_some(),
-        _ => true,
+    let object_attrs = match &objects {
+        Some(Value::Object(o)) => Some(Form::of(o.get("Attribute"))),
+        _ => None,
     };
-    let post_split = match (single(attrs.as_ref()), single(objects.as_ref())) {
-        (Some(a), Some(o)) => (a || o) && object_attr_single,
-        _ => false,
-    };
+    let post_split = is_post_split(
+        Form::of(attrs.as_ref()),
+        Form::of(objects.as_ref()),
+        object_attrs,
+    );
 
     if post_split {
         // Elastic's split record: exactly its one document.

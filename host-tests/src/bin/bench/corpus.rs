@@ -461,25 +461,19 @@ pub fn event_size(r: &mut Rng) -> u64 {
 }
 
 /// A whole `/attributes/restSearch` response of at least `bytes` bytes, written in pieces.
+/// Returns the documents it gives (one per attribute).
 pub fn attribute_response(
     r: &mut Rng,
     bytes: usize,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<usize> {
-    out.write_all(b"{\"response\":{\"Attribute\":[")?;
-    let mut written = 0;
-    let mut n = 0;
-    while written < bytes {
-        if n > 0 {
-            out.write_all(b",")?;
-        }
-        let a = misp_attribute(r).to_string();
-        out.write_all(a.as_bytes())?;
-        written += a.len() + 1;
-        n += 1;
-    }
-    out.write_all(b"]}}")?;
-    Ok(n)
+    response(
+        r,
+        bytes,
+        out,
+        ("{\"response\":{\"Attribute\":[", "]}}"),
+        |r| (misp_attribute(r).to_string(), 1),
+    )
 }
 
 /// A whole `/events/restSearch` response (`{"response":[{"Event":…},…]}`) of at least
@@ -490,19 +484,33 @@ pub fn event_response(
     bytes: usize,
     out: &mut impl std::io::Write,
 ) -> std::io::Result<usize> {
-    out.write_all(b"{\"response\":[")?;
-    let (mut written, mut docs, mut n) = (0, 0, 0);
+    response(r, bytes, out, ("{\"response\":[", "]}"), |r| {
+        let size = event_size(r);
+        let docs = usize::try_from(size + size / 5 * 3).unwrap_or(usize::MAX);
+        (misp_event_whole(r, size).to_string(), docs)
+    })
+}
+
+/// Items from `item` (its JSON and the documents it gives) written between `open` and
+/// `close`, comma-separated, until at least `bytes` bytes; returns the documents.
+fn response(
+    r: &mut Rng,
+    bytes: usize,
+    out: &mut impl std::io::Write,
+    (open, close): (&str, &str),
+    mut item: impl FnMut(&mut Rng) -> (String, usize),
+) -> std::io::Result<usize> {
+    out.write_all(open.as_bytes())?;
+    let (mut written, mut docs) = (0, 0usize);
     while written < bytes {
-        if n > 0 {
+        if written > 0 {
             out.write_all(b",")?;
         }
-        let size = event_size(r);
-        let e = misp_event_whole(r, size).to_string();
-        out.write_all(e.as_bytes())?;
-        written += e.len() + 1;
-        docs += usize::try_from(size + size / 5 * 3).unwrap_or(usize::MAX);
-        n += 1;
+        let (json, n) = item(r);
+        out.write_all(json.as_bytes())?;
+        written += json.len() + 1;
+        docs = docs.saturating_add(n);
     }
-    out.write_all(b"]}")?;
+    out.write_all(close.as_bytes())?;
     Ok(docs)
 }

@@ -717,7 +717,9 @@ fn memory(a: &Args) {
         .and_then(|_| {
             let f = std::fs::File::create(&big)?;
             let mut w = std::io::BufWriter::new(f);
-            corpus::attribute_response(&mut r, target, &mut w)
+            let docs = corpus::attribute_response(&mut r, target, &mut w)?;
+            w.flush()?;
+            Ok(docs)
         })
         .and_then(|attributes| {
             let f = std::fs::File::create(&events)?;
