@@ -687,6 +687,18 @@ fn check_same_output(r: &mut Runners, set: &Set) {
     }
 }
 
+/// Writes the file `path` through `write` (buffered, flushed with its errors seen);
+/// returns what `write` returns (the documents of the response it wrote).
+fn write_response(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<usize>,
+) -> std::io::Result<usize> {
+    let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let docs = write(&mut w)?;
+    w.flush()?;
+    Ok(docs)
+}
+
 /// Peak memory of the CLI: the largest MISP event, and 100 MB attribute and event
 /// responses.
 fn memory(a: &Args) {
@@ -714,19 +726,10 @@ fn memory(a: &Args) {
     let target = if a.quick { 10 } else { 100 } * 1_000_000;
     let written = std::fs::write(&small, &one)
         .and_then(|_| std::fs::write(&event, &ev))
-        .and_then(|_| {
-            let f = std::fs::File::create(&big)?;
-            let mut w = std::io::BufWriter::new(f);
-            let docs = corpus::attribute_response(&mut r, target, &mut w)?;
-            w.flush()?;
-            Ok(docs)
-        })
+        .and_then(|_| write_response(&big, |w| corpus::attribute_response(&mut r, target, w)))
         .and_then(|attributes| {
-            let f = std::fs::File::create(&events)?;
-            let mut w = std::io::BufWriter::new(f);
-            let docs = corpus::event_response(&mut r, target, &mut w)?;
-            w.flush()?;
-            Ok((attributes, docs))
+            write_response(&events, |w| corpus::event_response(&mut r, target, w))
+                .map(|docs| (attributes, docs))
         });
     let (attributes, event_docs) = match written {
         Ok(n) => n,
