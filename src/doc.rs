@@ -1,16 +1,248 @@
 //! The document under construction: a JSON object addressed by dotted ECS paths, plus the
 //! field-level errors and tags that the mapping collected.
 //!
-//! Keys are kept in serde_json's default ordered map, so output key order is stable and
-//! golden files diff cleanly.
+//! The objects a mapping makes by setting dotted paths are kept as small vectors of
+//! `(name, slot)` in the order they were made, not as `serde_json` maps: a path walk
+//! compares a few short names in place instead of searching `BTreeMap` nodes, and a
+//! document is sorted once, when it is written. Values set whole (a vendor object kept
+//! under `misp.attribute`, a list) stay `serde_json` values, and a path that goes on into
+//! one walks its map. Output key order is the sorted order of `serde_json`'s default map,
+//! so golden files diff cleanly and both ways of finishing a document
+//! ([`Fields::into_map`], [`Fields::write_json`]) give the same bytes.
+
+use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::Cleanup;
+
+/// A field name: a name given by a literal path is kept without a copy.
+type Name = Cow<'static, str>;
+
+/// A dotted path given to [`Doc`]'s setters: a literal (`"threat.indicator.ip"`, whose
+/// names the document keeps without copying them) or text made at run time (`&String`,
+/// [`Path::other`]; its names are copied when a field is made).
+#[derive(Debug, Clone, Copy)]
+pub enum Path<'p> {
+    /// A literal or a constant.
+    Static(&'static str),
+    /// Text made at run time.
+    Other(&'p str),
+}
+
+impl Path<'_> {
+    /// A path of text made at run time.
+    pub fn other(path: &str) -> Path<'_> {
+        Path::Other(path)
+    }
+
+    fn text(&self) -> &str {
+        match self {
+            Path::Static(s) => s,
+            Path::Other(s) => s,
+        }
+    }
+}
+
+impl From<&'static str> for Path<'static> {
+    fn from(s: &'static str) -> Self {
+        Path::Static(s)
+    }
+}
+
+impl<'p> From<&'p String> for Path<'p> {
+    fn from(s: &'p String) -> Self {
+        Path::Other(s)
+    }
+}
+
+/// One name of a [`Path`].
+#[derive(Debug, Clone, Copy)]
+enum Seg<'p> {
+    Static(&'static str),
+    Other(&'p str),
+}
+
+impl Seg<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Seg::Static(s) => s,
+            Seg::Other(s) => s,
+        }
+    }
+
+    fn name(self) -> Name {
+        match self {
+            Seg::Static(s) => Cow::Borrowed(s),
+            Seg::Other(s) => Cow::Owned(s.to_string()),
+        }
+    }
+}
+
+/// The names of `path`, and where it ends (its parent's names, then its last name).
+fn split_path(path: Path<'_>) -> (Option<Path<'_>>, Seg<'_>) {
+    match path {
+        Path::Static(s) => {
+            let (parent, leaf) = split_last(s);
+            (parent.map(Path::Static), Seg::Static(leaf))
+        }
+        Path::Other(s) => {
+            let (parent, leaf) = split_last(s);
+            (parent.map(Path::Other), Seg::Other(leaf))
+        }
+    }
+}
+
+/// The names of `path`.
+fn path_segments(path: Path<'_>) -> impl Iterator<Item = Seg<'_>> {
+    let (stat, other) = match path {
+        Path::Static(s) => (Some(s), None),
+        Path::Other(s) => (None, Some(s)),
+    };
+    stat.into_iter()
+        .flat_map(|s| segments(s).map(Seg::Static))
+        .chain(other.into_iter().flat_map(|s| segments(s).map(Seg::Other)))
+}
+
+/// The fields of an object made by dotted paths: each name once, in the order made.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Fields(Vec<(Name, Slot)>);
+
+/// What a name of [`Fields`] holds.
+#[derive(Debug, Clone, PartialEq)]
+enum Slot {
+    /// An object made by dotted paths.
+    Obj(Fields),
+    /// A value set whole.
+    Val(Value),
+}
+
+impl Slot {
+    fn into_value(self) -> Value {
+        match self {
+            Slot::Obj(f) => Value::Object(f.into_map()),
+            Slot::Val(v) => v,
+        }
+    }
+}
+
+/// An object on a path: made by paths, or a `serde_json` map set whole.
+enum ObjMut<'a> {
+    Fields(&'a mut Fields),
+    Map(&'a mut Map<String, Value>),
+}
+
+/// A step of a read-only walk.
+enum At<'a> {
+    Fields(&'a Fields),
+    Value(&'a Value),
+}
+
+impl Fields {
+    /// A new object, with room for the few fields most ECS objects have: growing a
+    /// vector from empty costs a reallocation at 4 and at 8.
+    fn object() -> Self {
+        Fields(Vec::with_capacity(8))
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.0.iter().position(|(k, _)| k == name)
+    }
+
+    fn slot(&self, name: &str) -> Option<&Slot> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, s)| s)
+    }
+
+    fn slot_mut(&mut self, name: &str) -> Option<&mut Slot> {
+        self.0.iter_mut().find(|(k, _)| k == name).map(|(_, s)| s)
+    }
+
+    /// Sets `name` to `slot`, replacing what it held.
+    fn put(&mut self, name: Seg<'_>, slot: Slot) {
+        match self.slot_mut(name.as_str()) {
+            Some(s) => *s = slot,
+            None => self.0.push((name.name(), slot)),
+        }
+    }
+
+    /// The object at `name`, made (or made of a non-object found there) on the way.
+    fn child(&mut self, name: Seg<'_>) -> Option<ObjMut<'_>> {
+        let i = match self.position(name.as_str()) {
+            Some(i) => i,
+            None => {
+                self.0.push((name.name(), Slot::Obj(Fields::object())));
+                self.0.len() - 1
+            }
+        };
+        let slot = &mut self.0.get_mut(i)?.1;
+        if !matches!(slot, Slot::Obj(_) | Slot::Val(Value::Object(_))) {
+            *slot = Slot::Obj(Fields::object());
+        }
+        match slot {
+            Slot::Obj(f) => Some(ObjMut::Fields(f)),
+            Slot::Val(Value::Object(m)) => Some(ObjMut::Map(m)),
+            Slot::Val(_) => None,
+        }
+    }
+
+    /// The fields as a `serde_json` map (sorted by name).
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
+            .into_iter()
+            .map(|(k, s)| (k.into_owned(), s.into_value()))
+            .collect()
+    }
+
+    /// Whether there is no field.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value at `name` of this object, if it was set whole.
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        match self.slot(name)? {
+            Slot::Val(v) => Some(v),
+            Slot::Obj(_) => None,
+        }
+    }
+
+    /// Removes `name` from this object, if there.
+    pub fn remove(&mut self, name: &str) -> Option<Value> {
+        let i = self.position(name)?;
+        Some(self.0.swap_remove(i).1.into_value())
+    }
+}
+
+impl ObjMut<'_> {
+    fn insert(&mut self, name: Seg<'_>, v: Value) {
+        match self {
+            ObjMut::Fields(f) => f.put(name, Slot::Val(v)),
+            ObjMut::Map(m) => {
+                m.insert(name.as_str().to_string(), v);
+            }
+        }
+    }
+
+    fn child(self, name: Seg<'_>) -> Option<Self> {
+        match self {
+            ObjMut::Fields(f) => f.child(name),
+            ObjMut::Map(m) => {
+                let name = name.as_str();
+                // Look before inserting: the key is allocated only when the object is new.
+                if !m.get(name).is_some_and(Value::is_object) {
+                    m.insert(name.to_string(), Value::Object(Map::new()));
+                }
+                m.get_mut(name)?.as_object_mut().map(ObjMut::Map)
+            }
+        }
+    }
+}
+
 /// One output document being built by a mapping.
 #[derive(Debug, Default, Clone)]
 pub struct Doc {
-    fields: Map<String, Value>,
+    fields: Fields,
     errors: Vec<String>,
     tags: Vec<String>,
     /// `event.original` for this document when it differs from the record's text (one
@@ -24,34 +256,62 @@ pub struct Doc {
 }
 
 impl Doc {
-    /// An empty document.
+    /// An empty document (with room for the dozen top-level fields a document has).
     pub fn new() -> Self {
-        Doc::default()
-    }
-
-    /// A document holding `fields` (nested objects, not dotted keys).
-    pub fn from_fields(fields: Map<String, Value>) -> Self {
         Doc {
-            fields,
+            fields: Fields(Vec::with_capacity(16)),
             ..Doc::default()
         }
     }
 
+    /// The object at `parent` (dotted; `None`: the document), made on the way: a
+    /// non-object met there is replaced by an object.
+    fn object_at(&mut self, parent: Option<Path<'_>>) -> Option<ObjMut<'_>> {
+        let mut cur = ObjMut::Fields(&mut self.fields);
+        if let Some(parent) = parent {
+            for p in path_segments(parent) {
+                cur = cur.child(p)?;
+            }
+        }
+        Some(cur)
+    }
+
+    /// The object at `parent` if there is one, made of nothing on the way.
+    fn find_object(&mut self, parent: Option<&str>) -> Option<ObjMut<'_>> {
+        let mut cur = ObjMut::Fields(&mut self.fields);
+        if let Some(parent) = parent {
+            for p in segments(parent) {
+                cur = match cur {
+                    ObjMut::Fields(f) => match f.slot_mut(p)? {
+                        Slot::Obj(g) => ObjMut::Fields(g),
+                        Slot::Val(v) => ObjMut::Map(v.as_object_mut()?),
+                    },
+                    ObjMut::Map(m) => ObjMut::Map(m.get_mut(p)?.as_object_mut()?),
+                };
+            }
+        }
+        Some(cur)
+    }
+
     /// Sets `path` (dotted) to `v`, creating objects on the way. A non-object met on the
     /// way is replaced by an object (the later, more specific field wins).
-    pub fn set(&mut self, path: &str, v: impl Into<Value>) {
-        let (parent, leaf) = split_last(path);
-        if let Some(obj) = object_at(&mut self.fields, parent) {
-            obj.insert(leaf.to_string(), v.into());
+    pub fn set<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+        let (parent, leaf) = split_path(path.into());
+        if let Some(mut obj) = self.object_at(parent) {
+            obj.insert(leaf, v.into());
         }
     }
 
     /// Sets each `(name, value)` under the object at `parent` (dotted), walking to it once:
     /// the same as a [`Doc::set`] of `parent.name` for each.
-    pub fn set_under<const N: usize>(&mut self, parent: &str, fields: [(&str, Value); N]) {
-        if let Some(obj) = object_at(&mut self.fields, Some(parent)) {
+    pub fn set_under<const N: usize>(
+        &mut self,
+        parent: &'static str,
+        fields: [(&'static str, Value); N],
+    ) {
+        if let Some(mut obj) = self.object_at(Some(Path::Static(parent))) {
             for (name, v) in fields {
-                obj.insert(name.to_string(), v);
+                obj.insert(Seg::Static(name), v);
             }
         }
     }
@@ -70,36 +330,61 @@ impl Doc {
     }
 
     /// Sets `path` only when it holds nothing yet.
-    pub fn set_if_absent(&mut self, path: &str, v: impl Into<Value>) {
-        if self.get(path).is_none() {
+    pub fn set_if_absent<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+        let path = path.into();
+        if !self.has(path.text()) {
             self.set(path, v);
         }
     }
 
-    /// The value at `path`, if any.
-    pub fn get(&self, path: &str) -> Option<&Value> {
-        let mut cur = &self.fields;
-        let mut parts = segments(path).peekable();
-        while let Some(p) = parts.next() {
-            let v = cur.get(p)?;
-            if parts.peek().is_none() {
-                return Some(v);
-            }
-            cur = v.as_object()?;
-        }
-        None
+    /// Whether `path` holds anything: a value, or an object made by paths.
+    pub fn has(&self, path: &str) -> bool {
+        self.at(path).is_some()
     }
 
-    /// The value at `path`, to change in place (no second walk, no key copied).
+    fn at(&self, path: &str) -> Option<At<'_>> {
+        let mut at = At::Fields(&self.fields);
+        for p in segments(path) {
+            at = match at {
+                At::Fields(f) => match f.slot(p)? {
+                    Slot::Obj(g) => At::Fields(g),
+                    Slot::Val(v) => At::Value(v),
+                },
+                At::Value(v) => At::Value(v.as_object()?.get(p)?),
+            };
+        }
+        Some(at)
+    }
+
+    /// The value at `path`, if any. An object made by setting paths under it is not a
+    /// value: [`Doc::has`] tells it is there, [`Doc::remove`] takes it as one.
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        match self.at(path)? {
+            At::Value(v) => Some(v),
+            At::Fields(_) => None,
+        }
+    }
+
+    /// The value at `path`, to change in place (no second walk, no key copied); as
+    /// [`Doc::get`], not an object made by paths.
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Value> {
         let (parent, leaf) = split_last(path);
-        let mut cur = &mut self.fields;
-        if let Some(parent) = parent {
-            for p in segments(parent) {
-                cur = cur.get_mut(p)?.as_object_mut()?;
-            }
+        match self.find_object(parent)? {
+            ObjMut::Fields(f) => match f.slot_mut(leaf)? {
+                Slot::Val(v) => Some(v),
+                Slot::Obj(_) => None,
+            },
+            ObjMut::Map(m) => m.get_mut(leaf),
         }
-        cur.get_mut(leaf)
+    }
+
+    /// A copy of what `path` holds, an object made by paths included (for tests).
+    #[cfg(test)]
+    pub(crate) fn tree_at(&self, path: &str) -> Option<Value> {
+        match self.at(path)? {
+            At::Value(v) => Some(v.clone()),
+            At::Fields(f) => Some(Value::Object(f.clone().into_map())),
+        }
     }
 
     /// The string at `path`, if it is one.
@@ -107,27 +392,44 @@ impl Doc {
         self.get(path).and_then(Value::as_str)
     }
 
-    /// Removes and returns the value at `path`.
+    /// Removes and returns the value at `path` (an object made by paths as an object).
     pub fn remove(&mut self, path: &str) -> Option<Value> {
         let (parent, leaf) = split_last(path);
-        let mut cur = &mut self.fields;
-        if let Some(parent) = parent {
-            for p in segments(parent) {
-                cur = cur.get_mut(p)?.as_object_mut()?;
-            }
+        match self.find_object(parent)? {
+            ObjMut::Fields(f) => f.remove(leaf),
+            ObjMut::Map(m) => m.remove(leaf),
         }
-        cur.remove(leaf)
     }
 
     /// Appends `v` to the array at `path` (making one, or wrapping a scalar found there).
-    pub fn push(&mut self, path: &str, v: impl Into<Value>) {
-        let (parent, leaf) = split_last(path);
-        let Some(obj) = object_at(&mut self.fields, parent) else {
-            return;
+    pub fn push<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+        let (parent, leaf) = split_path(path.into());
+        let slot = match self.object_at(parent) {
+            Some(ObjMut::Fields(f)) => {
+                let i = match f.position(leaf.as_str()) {
+                    Some(i) => i,
+                    None => {
+                        f.0.push((leaf.name(), Slot::Val(Value::Array(Vec::new()))));
+                        f.0.len() - 1
+                    }
+                };
+                let Some((_, slot)) = f.0.get_mut(i) else {
+                    return;
+                };
+                if let Slot::Obj(_) = slot {
+                    let obj = std::mem::replace(slot, Slot::Val(Value::Null));
+                    *slot = Slot::Val(obj.into_value());
+                }
+                match slot {
+                    Slot::Val(v) => v,
+                    Slot::Obj(_) => return,
+                }
+            }
+            Some(ObjMut::Map(m)) => m
+                .entry(leaf.as_str().to_string())
+                .or_insert_with(|| Value::Array(Vec::new())),
+            None => return,
         };
-        let slot = obj
-            .entry(leaf.to_string())
-            .or_insert_with(|| Value::Array(Vec::new()));
         if !slot.is_array() {
             let old = slot.take();
             *slot = Value::Array(if old.is_null() { vec![] } else { vec![old] });
@@ -138,9 +440,9 @@ impl Doc {
     }
 
     /// Appends `v` to the array at `path` unless an equal value is there already.
-    pub fn push_unique(&mut self, path: &str, v: impl Into<Value>) {
-        let v = v.into();
-        if let Some(Value::Array(a)) = self.get(path)
+    pub fn push_unique<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+        let (path, v) = (path.into(), v.into());
+        if let Some(Value::Array(a)) = self.get(path.text())
             && a.contains(&v)
         {
             return;
@@ -190,9 +492,170 @@ impl Doc {
         &self.tags
     }
 
-    /// Takes the built fields out.
+    /// Takes the built fields out, as a `serde_json` map.
     pub fn into_parts(self) -> (Map<String, Value>, Vec<String>, Vec<String>) {
-        (self.fields, self.errors, self.tags)
+        (self.fields.into_map(), self.errors, self.tags)
+    }
+
+    /// Takes the errors and the tags out, leaving the fields to finish.
+    pub(crate) fn take_notes(&mut self) -> (Vec<String>, Vec<String>) {
+        (
+            std::mem::take(&mut self.errors),
+            std::mem::take(&mut self.tags),
+        )
+    }
+
+    /// The built fields.
+    pub(crate) fn into_fields(self) -> Fields {
+        self.fields
+    }
+}
+
+impl Fields {
+    /// Writes the fields as one JSON object after `cleanup`: the bytes `serde_json` writes
+    /// for [`Fields::into_map`] cleaned by [`remove_empty`] or [`remove_nulls`] (and, with
+    /// the latter, without an empty top-level `tags` list), without making that map.
+    pub fn write_json(&mut self, cleanup: Cleanup, out: &mut Vec<u8>) {
+        write_fields(self, cleanup, true, out);
+    }
+}
+
+/// A JSON string or a scalar, as `serde_json` writes it.
+fn write_scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+    // writing a string or a scalar into a Vec does not fail
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// Writes `"name":`, after a comma unless `first`.
+fn write_key(name: &str, first: &mut bool, out: &mut Vec<u8>) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    write_str(name, out);
+    out.push(b':');
+}
+
+/// A JSON string, as `serde_json` writes it: most strings need no escape and are copied
+/// whole; the others are left to `serde_json`.
+fn write_str(s: &str, out: &mut Vec<u8>) {
+    if needs_escape(s.as_bytes()) {
+        write_scalar(s, out);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Whether `bytes` hold a byte JSON escapes: a control character, `"` or `\`. Eight
+/// bytes at a time: `serde_json` looks each byte up in a table, which was a seventh of a
+/// document's cost.
+fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // whether a byte of `x` is below `n` (n <= 0x80); exact as a whole, which is all
+    // that is asked
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
+    let word = |c: &[u8]| {
+        let x = u64::from_ne_bytes(c.try_into().unwrap_or_default());
+        below(x, 0x20) || below(x ^ (ONES * 0x22), 1) || below(x ^ (ONES * 0x5c), 1)
+    };
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    // the last eight bytes, which may overlap the last whole word, cover the rest
+    let last = bytes.get(bytes.len() - 8..).unwrap_or_default();
+    chunks.any(word) || word(last)
+}
+
+fn sort(f: &mut Fields) {
+    f.0.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+}
+
+/// Whether [`remove_empty`] leaves nothing of `v`.
+fn blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.iter().all(blank),
+        Value::Object(m) => m.values().all(blank),
+        Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+fn blank_slot(s: &Slot) -> bool {
+    match s {
+        Slot::Obj(f) => f.0.iter().all(|(_, s)| blank_slot(s)),
+        Slot::Val(v) => blank(v),
+    }
+}
+
+/// Whether `cleanup` removes `v` as the value of an object's field.
+fn drops_field(cleanup: Cleanup, v: &Value) -> bool {
+    match cleanup {
+        Cleanup::AllEmpty => blank(v),
+        Cleanup::NullsOnly => v.is_null(),
+    }
+}
+
+/// Whether `cleanup` removes `v` as an element of an array.
+fn drops_element(cleanup: Cleanup, v: &Value) -> bool {
+    match cleanup {
+        Cleanup::AllEmpty => blank(v),
+        Cleanup::NullsOnly => false,
+    }
+}
+
+fn write_fields(f: &mut Fields, cleanup: Cleanup, top: bool, out: &mut Vec<u8>) {
+    sort(f);
+    out.push(b'{');
+    let mut first = true;
+    for (name, slot) in &mut f.0 {
+        let dropped = match slot {
+            Slot::Obj(_) => cleanup == Cleanup::AllEmpty && blank_slot(slot),
+            // a record without tags: no empty `tags` list
+            Slot::Val(Value::Array(a)) if top && a.is_empty() && name == "tags" => true,
+            Slot::Val(v) => drops_field(cleanup, v),
+        };
+        if dropped {
+            continue;
+        }
+        write_key(name, &mut first, out);
+        match slot {
+            Slot::Obj(g) => write_fields(g, cleanup, false, out),
+            Slot::Val(v) => write_value(v, cleanup, out),
+        }
+    }
+    out.push(b'}');
+}
+
+/// `v` as `cleanup` leaves it.
+fn write_value(v: &Value, cleanup: Cleanup, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(m) => {
+            out.push(b'{');
+            let mut first = true;
+            for (name, v) in m.iter().filter(|(_, v)| !drops_field(cleanup, v)) {
+                write_key(name, &mut first, out);
+                write_value(v, cleanup, out);
+            }
+            out.push(b'}');
+        }
+        Value::Array(a) => {
+            out.push(b'[');
+            let kept = a.iter().filter(|v| !drops_element(cleanup, v));
+            for (i, v) in kept.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(v, cleanup, out);
+            }
+            out.push(b']');
+        }
+        Value::String(s) => write_str(s, out),
+        scalar => write_scalar(scalar, out),
     }
 }
 
@@ -236,26 +699,6 @@ fn split_last(path: &str) -> (Option<&str>, &str) {
         Some(i) => (path.get(..i), path.get(i + 1..).unwrap_or_default()),
         None => (None, path),
     }
-}
-
-/// The object at `path`, made on the way (a non-object met there is replaced by an
-/// object). `None` cannot happen: each step looks up the object it has just ensured.
-fn object_at<'a>(
-    root: &'a mut Map<String, Value>,
-    path: Option<&str>,
-) -> Option<&'a mut Map<String, Value>> {
-    let Some(path) = path else {
-        return Some(root);
-    };
-    let mut cur = root;
-    for p in segments(path) {
-        // Look before inserting: the key is allocated only when the object is new.
-        if !cur.get(p).is_some_and(Value::is_object) {
-            cur.insert(p.to_string(), Value::Object(Map::new()));
-        }
-        cur = cur.get_mut(p)?.as_object_mut()?;
-    }
-    Some(cur)
 }
 
 /// Removes every `null`, `""`, empty object and empty array, recursively, also inside
@@ -319,9 +762,12 @@ mod tests {
         d.set("threat.indicator.url.domain", "x.test");
         assert_eq!(d.get_str("threat.indicator.type"), Some("url"));
         assert_eq!(
-            d.get("threat.indicator.url"),
-            Some(&json!({"domain": "x.test"}))
+            d.tree_at("threat.indicator.url"),
+            Some(json!({"domain": "x.test"}))
         );
+        // an object made by paths is there, but is not a value
+        assert!(d.has("threat.indicator.url") && d.get("threat.indicator.url").is_none());
+        assert!(!d.has("threat.indicator.port"));
         assert_eq!(d.remove("threat.indicator.type"), Some(json!("url")));
         assert_eq!(d.get("threat.indicator.type"), None);
         assert_eq!(d.remove("no.such.path"), None);
@@ -333,6 +779,73 @@ mod tests {
         assert_eq!(d.get_str("threat.indicator.url.domain"), Some("z.test"));
         assert!(d.get_mut("threat.indicator.url.domain.deeper").is_none());
         assert!(d.get_mut("no.such").is_none());
+    }
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        // every ASCII byte and a few others, at every place of an 8-byte word and past it
+        let mut cases: Vec<String> = vec![String::new(), "é€😀".into(), "\u{7f}\u{80}".into()];
+        for c in (0u8..0x80).map(char::from).chain(['é', '\u{2028}']) {
+            for at in 0..18 {
+                let mut s: String = "abcdefghijklmnopq".chars().take(at).collect();
+                s.push(c);
+                s.push_str("xyz");
+                cases.push(s);
+            }
+        }
+        for s in &cases {
+            let mut out = Vec::new();
+            write_str(s, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn written_fields_are_the_cleaned_map() {
+        let mut d = Doc::new();
+        d.set("z", "last");
+        d.set("a.empty", "");
+        d.set("a.none", Value::Null);
+        d.set(
+            "b.list",
+            json!(["", null, {}, [], "x", {"i": ""}, {"k": [null]}]),
+        );
+        d.set(
+            "b.kept",
+            json!({"n": null, "e": "", "o": {}, "l": [], "v": 0, "f": false}),
+        );
+        d.push("tags", "t");
+        d.set("m.z", 1);
+        d.set("m.a", json!({"q\"": "\u{1}"}));
+        d.set("misp.x", json!({"y": {"z": null}}));
+        d.set("misp.x.w", 2);
+        for cleanup in [Cleanup::AllEmpty, Cleanup::NullsOnly] {
+            for tags in [json!(["t"]), json!([])] {
+                let mut d = d.clone();
+                d.set("tags", tags.clone());
+                let mut written = Vec::new();
+                d.clone().into_fields().write_json(cleanup, &mut written);
+                let mut map = d.into_fields().into_map();
+                match cleanup {
+                    Cleanup::AllEmpty => remove_empty(&mut map),
+                    Cleanup::NullsOnly => {
+                        remove_nulls(&mut map);
+                        if map.get("tags") == Some(&json!([])) {
+                            map.remove("tags");
+                        }
+                    }
+                }
+                assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    serde_json::to_string(&map).unwrap(),
+                    "{cleanup:?} {tags}"
+                );
+            }
+        }
     }
 
     #[test]
@@ -360,7 +873,10 @@ mod tests {
         let mut d = Doc::new();
         d.set("a", 1);
         d.set("a.b", 2);
-        assert_eq!(d.get("a"), Some(&json!({"b": 2})));
+        assert_eq!(d.tree_at("a"), Some(json!({"b": 2})));
+        // and a value set whole is replaced by it
+        d.set("a", 3);
+        assert_eq!(d.tree_at("a"), Some(json!(3)));
     }
 
     #[test]

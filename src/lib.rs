@@ -8,9 +8,14 @@
 //! ```text
 //! raw bytes ─► envelope::read ─► Record (vendor JSON, tags, _conf)
 //!          ─► sources::<dataset>::map ─► Doc per indicator
-//!          ─► finish: constant fields, tags, errors, event.original, identity, cleanup
-//!          ─► Document (a JSON object with a stable key order)
+//!          ─► finish: constant fields, tags, errors, event.original, identity ─► Finished
+//!          ─► cleanup, written as JSON with a stable key order ([`transform_to_json`]),
+//!             or made a tree, a Document ([`transform`])
 //! ```
+//!
+//! A `Doc` keeps the objects its dotted paths make as small vectors named by the paths'
+//! literals, and the JSON is written from them directly: no `serde_json` tree of the
+//! document is made on the way to its text (see [`doc`]).
 //!
 //! A whole MISP attribute response takes a shorter way ([`transform_each`], [`stream`]):
 //! split into the text of each attribute without building its tree, then each attribute
@@ -203,6 +208,17 @@ pub fn transform_each(
     opts: &Options,
     emit: &mut dyn FnMut(Document),
 ) {
+    transform_finished(dataset, raw, opts, &mut |d| emit(d.into_document()));
+}
+
+/// [`transform_each`], each document handed over [`Finished`]: written as JSON straight
+/// from what the mapping built ([`Finished::write_json`]), or made a tree.
+pub fn transform_finished(
+    dataset: Dataset,
+    raw: &[u8],
+    opts: &Options,
+    emit: &mut dyn FnMut(Finished),
+) {
     let info = dataset.info();
     if let Some((s, text, list)) = streamed(dataset, raw, opts) {
         let ctx = Ctx {
@@ -248,7 +264,7 @@ pub fn streamed<'a>(
 }
 
 /// The general path: the record read into one tree, mapped, then each document finished.
-fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn FnMut(Document)) {
+fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn FnMut(Finished)) {
     let rec = match envelope::read(raw, opts) {
         Ok(r) => r,
         Err(u) => {
@@ -288,7 +304,7 @@ pub const NOTHING_TO_MAP: &str = "record holds no indicator (an empty list, misp
 /// cannot take what the core made of a record (the Fluent Bit filter, which must answer
 /// every record with exactly one). It keeps what a document of the record would keep: the
 /// vendor text as `event.original`, the envelope's tags and `_conf.identity`.
-pub fn error_document(dataset: Dataset, raw: &[u8], message: String, opts: &Options) -> Document {
+pub fn error_document(dataset: Dataset, raw: &[u8], message: String, opts: &Options) -> Finished {
     let info = dataset.info();
     match envelope::read(raw, opts) {
         Ok(rec) => {
@@ -317,7 +333,7 @@ fn error_doc(
     original: &str,
     rec_tags: &[String],
     opts: &Options,
-) -> Document {
+) -> Finished {
     let mut d = Doc::new();
     d.error(message);
     finish(info, d, original, rec_tags, opts)
@@ -330,7 +346,7 @@ fn too_many(
     original: &str,
     rec_tags: &[String],
     opts: &Options,
-) -> Document {
+) -> Finished {
     let message = format!(
         "record yields {count} document(s), over the limit max_documents = {}; {}",
         opts.limits.max_documents,
@@ -342,9 +358,60 @@ fn too_many(
 /// [`transform`], each document serialised as one line of JSON.
 pub fn transform_to_json(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<String> {
     let mut out = Vec::new();
-    // each document serialised and dropped as soon as it is made
-    transform_each(dataset, raw, opts, &mut |d| out.push(to_json(&d)));
+    // each document written and dropped as soon as it is made
+    transform_finished(dataset, raw, opts, &mut |d| out.push(d.to_json()));
     out
+}
+
+/// A document as the mapping built it and `finish` completed it, before the data set's
+/// cleanup: written as JSON ([`Finished::write_json`]) or made a tree
+/// ([`Finished::into_document`]), which serialises to the same bytes.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    fields: doc::Fields,
+    cleanup: Cleanup,
+    error: bool,
+}
+
+impl Finished {
+    /// Whether it is an error document (`event.kind: pipeline_error`).
+    pub fn is_error(&self) -> bool {
+        self.error
+    }
+
+    /// The document as a tree, cleaned.
+    pub fn into_document(self) -> Document {
+        let mut out = self.fields.into_map();
+        match self.cleanup {
+            Cleanup::AllEmpty => doc::remove_empty(&mut out),
+            Cleanup::NullsOnly => {
+                doc::remove_nulls(&mut out);
+                // a record without tags: no empty `tags` list
+                if out
+                    .get("tags")
+                    .is_some_and(|v| v.as_array().is_some_and(Vec::is_empty))
+                {
+                    out.remove("tags");
+                }
+            }
+        }
+        out
+    }
+
+    /// Appends the document's JSON, cleaned, to `out` (no newline): the bytes
+    /// [`to_json`] gives for [`Finished::into_document`], without making that tree.
+    pub fn write_json(mut self, out: &mut Vec<u8>) {
+        self.fields.write_json(self.cleanup, out);
+    }
+
+    /// The document's JSON, cleaned.
+    pub fn to_json(self) -> String {
+        // Documents are 1–3 KB: start at 2 KB rather than growing from a few bytes.
+        let mut out = Vec::with_capacity(2048);
+        self.write_json(&mut out);
+        // what `write_json` writes is JSON text made of strings: always UTF-8
+        String::from_utf8(out).unwrap_or_else(|_| String::from("{}"))
+    }
 }
 
 /// Serialises a document. A map of JSON values always serialises; the fallback is never
@@ -366,12 +433,12 @@ fn finish(
     original: &str,
     rec_tags: &[String],
     opts: &Options,
-) -> Document {
+) -> Finished {
     let own_original = doc.original.take();
     let key = doc.key.take();
     let fingerprint = doc.fingerprint.take();
-    let (fields, errors, doc_tags) = doc.into_parts();
-    let mut d = Doc::from_fields(fields);
+    let (errors, doc_tags) = doc.take_notes();
+    let mut d = doc;
     d.set("ecs.version", ECS_VERSION);
     d.set_under(
         "event",
@@ -433,7 +500,8 @@ fn finish(
     if preserve || !errors.is_empty() {
         d.set("event.original", original);
     }
-    if !errors.is_empty() {
+    let error = !errors.is_empty();
+    if error {
         d.set("event.kind", "pipeline_error");
         d.set(
             "error.message",
@@ -441,21 +509,11 @@ fn finish(
         );
         d.push_unique("tags", "preserve_original_event");
     }
-    let (mut out, _, _) = d.into_parts();
-    match info.cleanup {
-        Cleanup::AllEmpty => doc::remove_empty(&mut out),
-        Cleanup::NullsOnly => {
-            doc::remove_nulls(&mut out);
-            // a record without tags: no empty `tags` list
-            if out
-                .get("tags")
-                .is_some_and(|v| v.as_array().is_some_and(Vec::is_empty))
-            {
-                out.remove("tags");
-            }
-        }
+    Finished {
+        fields: d.into_fields(),
+        cleanup: info.cleanup,
+        error,
     }
-    out
 }
 
 #[cfg(test)]
@@ -543,7 +601,7 @@ mod tests {
             }
             for o in all {
                 let mut tree = Vec::new();
-                transform_tree(info, rec.as_bytes(), &o, &mut |d| tree.push(to_json(&d)));
+                transform_tree(info, rec.as_bytes(), &o, &mut |d| tree.push(d.to_json()));
                 assert_eq!(
                     transform_to_json(ds, rec.as_bytes(), &o),
                     tree,

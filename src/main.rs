@@ -196,22 +196,20 @@ fn transform(args: TransformArgs) -> Result<(), String> {
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let (mut docs, mut errors) = (0u64, 0u64);
+    // one document's JSON at a time, the buffer reused
+    let mut line = Vec::with_capacity(4096);
     for (i, rec) in records.iter().enumerate() {
         // Each document is written as soon as it is made: a whole MISP response is never
-        // held as a tree or as a list of documents (`ti_ecs::transform_each`).
+        // held as a tree or as a list of documents (`ti_ecs::transform_finished`).
         let mut written = Ok(());
-        ti_ecs::transform_each(args.dataset, rec, &opts, &mut |d| {
+        ti_ecs::transform_finished(args.dataset, rec, &opts, &mut |d| {
             docs += 1;
-            if d.get("event")
-                .and_then(|e| e.get("kind"))
-                .is_some_and(|k| k == "pipeline_error")
-            {
-                errors += 1;
-            }
+            errors += u64::from(d.is_error());
             if written.is_ok() {
-                written = serde_json::to_writer(&mut out, &d)
-                    .map_err(std::io::Error::other)
-                    .and_then(|_| out.write_all(b"\n"));
+                line.clear();
+                d.write_json(&mut line);
+                line.push(b'\n');
+                written = out.write_all(&line);
             }
         });
         written.map_err(|e| format!("cannot write output: {e}"))?;

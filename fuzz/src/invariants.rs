@@ -253,12 +253,9 @@ pub fn check_fluent_bit(
     match core.len() {
         // nothing to map: one error document keeping the record, never a silent drop
         0 => {
-            let expected = ti_ecs::to_json(&ti_ecs::error_document(
-                dataset,
-                raw,
-                ti_ecs::NOTHING_TO_MAP.to_string(),
-                opts,
-            ));
+            let expected =
+                ti_ecs::error_document(dataset, raw, ti_ecs::NOTHING_TO_MAP.to_string(), opts)
+                    .to_json();
             if answer == expected {
                 Ok(())
             } else {

@@ -47,7 +47,7 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::{Dataset, Document, Options};
+use crate::{Dataset, Finished, Options};
 
 /// The Fluent Bit `wasm` filter setting that bounds the records the host can copy in.
 pub const HEAP_SETTING: &str = "wasm_heap_size";
@@ -65,7 +65,7 @@ pub fn filter(
     time_nsec: u32,
     record: Option<&[u8]>,
     record_len: u32,
-) -> Document {
+) -> Finished {
     let opts = Options::fluent_bit(record_time(time_sec, time_nsec));
     let Some(raw) = record else {
         let msg = format!(
@@ -73,7 +73,8 @@ pub fn filter(
         );
         return crate::error_document(dataset, b"", msg, &opts);
     };
-    let mut docs = crate::transform(dataset, raw, &opts);
+    let mut docs = Vec::new();
+    crate::transform_finished(dataset, raw, &opts, &mut |d| docs.push(d));
     match (docs.pop(), docs.len()) {
         (None, _) => crate::error_document(dataset, raw, crate::NOTHING_TO_MAP.to_string(), &opts),
         (Some(doc), 0) => doc,
@@ -118,12 +119,7 @@ unsafe fn call(
     // The previous answer's buffer goes first: the host has copied it, and without it no
     // block of the allocation arena is live, so the arena starts over (`arena.rs`).
     *out = Vec::new();
-    let doc = filter(dataset, time_sec, time_nsec, record, record_len);
-    if serde_json::to_writer(&mut *out, &doc).is_err() {
-        // Serialising a map of JSON values does not fail; stay total anyway.
-        out.clear();
-        out.extend_from_slice(b"{}");
-    }
+    filter(dataset, time_sec, time_nsec, record, record_len).write_json(&mut out);
     out.push(0);
     out.as_ptr()
 }
@@ -225,7 +221,7 @@ mod tests {
     #[test]
     fn missing_record_names_the_heap_setting_and_length() {
         let doc = filter(Dataset::MispThreat, T, 0, None, 70_000);
-        let v = Value::Object(doc);
+        let v = Value::Object(doc.into_document());
         assert_eq!(v["event"]["kind"], "pipeline_error");
         let msg = v["error"]["message"][0].as_str().unwrap();
         assert!(
@@ -312,7 +308,7 @@ mod tests {
             let docs = crate::transform_to_json(ds, raw, &Options::fluent_bit(record_time(T, 0)));
             if docs.len() == 1 {
                 let doc = filter(ds, T, 0, Some(raw), raw.len() as u32);
-                assert_eq!(crate::to_json(&doc), docs[0], "{ds}");
+                assert_eq!(doc.to_json(), docs[0], "{ds}");
             }
         }
     }

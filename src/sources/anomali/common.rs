@@ -73,6 +73,10 @@ pub fn number(v: &Value) -> Option<f64> {
 /// out; an array or object is an error and stays in `j`.
 pub fn take_text(j: &mut Map<String, Value>, d: &mut Doc, field: &str) -> Option<String> {
     let v = j.remove(field)?;
+    if let Value::String(s) = v {
+        // taken out: moved, not copied
+        return Some(s).filter(|s| !s.is_empty());
+    }
     match scalar_text(&v) {
         Some(s) if s.is_empty() => None,
         Some(s) => Some(s),
@@ -328,7 +332,7 @@ pub fn move_date(
     d: &mut Doc,
     j: &mut Map<String, Value>,
     field: &str,
-    target: &str,
+    target: &'static str,
 ) -> Option<DateTime<Utc>> {
     let t = peek_date(j, d, field);
     if let Some(t) = t {
@@ -545,7 +549,7 @@ mod tests {
             let mut d = Doc::new();
             set_location(&mut d, &mut j, "lat", "lon");
             (
-                d.get("threat.indicator.geo.location").cloned(),
+                d.tree_at("threat.indicator.geo.location"),
                 j.len(),
                 d.errors().len(),
             )

@@ -31,7 +31,7 @@ pub fn start(d: &mut Doc) {
 }
 
 /// A raw value as quoted in an error message: strings as they are, other JSON as JSON,
-/// cut at [`QUOTE_MAX`] characters.
+/// cut at `QUOTE_MAX` characters.
 pub fn quote(v: &Value) -> String {
     let s = match v {
         Value::String(s) => s.clone(),
@@ -192,7 +192,7 @@ pub fn long_in_place(d: &mut Doc, path: &str) {
 }
 
 /// Moves a string field to `to` (Elastic's `rename`); other values stay where they are.
-pub fn rename(d: &mut Doc, from: &str, to: &str) {
+pub fn rename(d: &mut Doc, from: &str, to: &'static str) {
     if let Some(Value::String(_)) = d.get(from)
         && let Some(v) = d.remove(from)
     {
@@ -843,8 +843,8 @@ mod tests {
         assert_eq!(d.get(ATTR_VALUE), None);
         let d = doc_with("filename|sha3-256", json!("a.exe|cd"));
         assert_eq!(
-            d.get("threat.indicator.file"),
-            Some(&json!({"name": "a.exe", "hash": {"sha3-256": "cd"}}))
+            d.tree_at("threat.indicator.file"),
+            Some(json!({"name": "a.exe", "hash": {"sha3-256": "cd"}}))
         );
         let d = doc_with("malware-sample", json!("x.zip|00ff"));
         assert_eq!(
@@ -923,8 +923,8 @@ mod tests {
         }
         let d = doc_with("regkey|value", json!("HKLM\\Run|evil.exe"));
         assert_eq!(
-            d.get("threat.indicator.registry"),
-            Some(&json!({"key": "HKLM\\Run", "value": "evil.exe"}))
+            d.tree_at("threat.indicator.registry"),
+            Some(json!({"key": "HKLM\\Run", "value": "evil.exe"}))
         );
         let d = doc_with("md5", json!({"x": 1}));
         assert_eq!(d.get(ATTR_VALUE), Some(&json!({"x": 1})));
