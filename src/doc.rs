@@ -570,8 +570,13 @@ fn needs_escape(bytes: &[u8]) -> bool {
     chunks.any(word) || word(last)
 }
 
+/// Sorts the fields by name, in `serde_json`'s map order (bytewise). Names mostly differ
+/// in their first byte: it is compared in place before the call that compares the rest.
 fn sort(f: &mut Fields) {
-    f.0.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    f.0.sort_unstable_by(|(a, _), (b, _)| {
+        let first = |s: &str| s.as_bytes().first().copied();
+        first(a).cmp(&first(b)).then_with(|| a.cmp(b))
+    });
 }
 
 /// Whether [`remove_empty`] leaves nothing of `v`.
