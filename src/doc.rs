@@ -854,6 +854,47 @@ mod tests {
     }
 
     #[test]
+    fn names_are_found_and_ordered_as_serde_json_orders_them() {
+        let names = [
+            "",
+            "a",
+            "a\u{0}",
+            "a\u{0}b",
+            "ab",
+            "abcdefgh",
+            "abcdefghi",
+            "abcdefgh\u{0}",
+            "abcdefghij",
+            "abcdefghik",
+            "abcdefgz",
+            "indicator",
+            "indicators",
+            "é",
+            "\u{7f}",
+            "Z",
+            "tags",
+        ];
+        let mut d = Doc::new();
+        for (i, n) in names.iter().enumerate() {
+            let path = format!("o.{n}");
+            d.set(&path, i);
+            // found again: replaced, not added
+            d.set(&path, i);
+            assert_eq!(d.get(&path), Some(&json!(i)), "{n:?}");
+        }
+        let mut written = Vec::new();
+        d.clone()
+            .into_fields()
+            .write_json(Cleanup::NullsOnly, &mut written);
+        let map = d.into_fields().into_map();
+        assert_eq!(map["o"].as_object().map(Map::len), Some(names.len()));
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            serde_json::to_string(&map).unwrap()
+        );
+    }
+
+    #[test]
     fn paths_split_at_every_dot() {
         fn all(p: &str) -> Vec<&str> {
             segments(p).collect()
