@@ -309,6 +309,15 @@ impl Doc {
         parent: &'static str,
         fields: [(&'static str, Value); N],
     ) {
+        self.set_each(parent, fields);
+    }
+
+    /// [`Doc::set_under`] for any number of fields.
+    pub fn set_each(
+        &mut self,
+        parent: &'static str,
+        fields: impl IntoIterator<Item = (&'static str, Value)>,
+    ) {
         if let Some(mut obj) = self.object_at(Some(Path::Static(parent))) {
             for (name, v) in fields {
                 obj.insert(Seg::Static(name), v);

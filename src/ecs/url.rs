@@ -21,6 +21,8 @@
 //! no host at all (underscores, non-ASCII names), a host the WHATWG parser accepts is
 //! still reported: a small improvement over Elasticsearch that only adds `domain`.
 
+use serde_json::Value;
+
 use crate::Doc;
 
 /// The parts of one URL; `None` means the part is absent.
@@ -52,11 +54,11 @@ pub struct UrlParts {
 /// `.path` (percent-decoded), `.query`, `.fragment`, `.extension`, `.username`,
 /// `.password` and `.user_info` where present. On failure nothing is set and the error
 /// names the value.
-pub fn set_url_parts(doc: &mut Doc, prefix: &str, original: &str) -> Result<(), String> {
+pub fn set_url_parts(doc: &mut Doc, prefix: &'static str, original: &str) -> Result<(), String> {
     let p = parse(original)?;
-    doc.set(&format!("{prefix}.original"), original);
-    doc.set(&format!("{prefix}.full"), original);
     let strings = [
+        ("original", Some(original.to_string())),
+        ("full", Some(original.to_string())),
         ("scheme", p.scheme),
         ("domain", p.domain),
         ("path", p.path),
@@ -67,14 +69,15 @@ pub fn set_url_parts(doc: &mut Doc, prefix: &str, original: &str) -> Result<(), 
         ("username", p.username),
         ("password", p.password),
     ];
-    for (name, v) in strings {
-        if let Some(v) = v {
-            doc.set(&format!("{prefix}.{name}"), v);
-        }
-    }
-    if let Some(port) = p.port {
-        doc.set(&format!("{prefix}.port"), port);
-    }
+    let port = p.port.map(|port| ("port", Value::from(port)));
+    // one walk to the object, its names kept without a copy
+    doc.set_each(
+        prefix,
+        strings
+            .into_iter()
+            .filter_map(|(name, v)| Some((name, Value::from(v?))))
+            .chain(port),
+    );
     Ok(())
 }
 
