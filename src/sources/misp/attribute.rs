@@ -205,8 +205,18 @@ fn attribute(mut a: Map<String, Value>, ctx: &Ctx) -> Doc {
         )),
     }
 
-    let _first_seen = common::seen(&mut d, "first_seen", true);
-    let last_seen = common::seen(&mut d, "last_seen", true);
+    let _first_seen = common::seen(
+        &mut d,
+        "misp.attribute.first_seen",
+        "threat.indicator.first_seen",
+        true,
+    );
+    let last_seen = common::seen(
+        &mut d,
+        "misp.attribute.last_seen",
+        "threat.indicator.last_seen",
+        true,
+    );
 
     let mut event_ts = None;
     for path in [

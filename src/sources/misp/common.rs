@@ -200,12 +200,16 @@ pub fn rename(d: &mut Doc, from: &str, to: &'static str) {
     }
 }
 
-/// `first_seen` / `last_seen` of `misp.attribute`: parsed; written to
-/// `threat.indicator.<name>` and, when `keep` is set, back in place. An unreadable value is
-/// removed and reported. Returns the time.
-pub fn seen(d: &mut Doc, name: &str, keep: bool) -> Option<DateTime<Utc>> {
-    let path = format!("misp.attribute.{name}");
-    let v = d.remove(&path)?;
+/// `first_seen` / `last_seen` of `misp.attribute` at `path`: parsed; written to `target`
+/// (`threat.indicator.<name>`) and, when `keep` is set, back in place. An unreadable value
+/// is removed and reported. Returns the time.
+pub fn seen(
+    d: &mut Doc,
+    path: &'static str,
+    target: &'static str,
+    keep: bool,
+) -> Option<DateTime<Utc>> {
+    let v = d.remove(path)?;
     if v.is_null() {
         return None;
     }
@@ -213,9 +217,9 @@ pub fn seen(d: &mut Doc, name: &str, keep: bool) -> Option<DateTime<Utc>> {
         Some(t) => {
             let s = dates::fmt_millis(t);
             if keep {
-                d.set(&path, s.clone());
+                d.set(path, s.clone());
             }
-            d.set(&format!("{INDICATOR}.{name}"), s);
+            d.set(target, s);
             Some(t)
         }
         None => {

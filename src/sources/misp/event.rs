@@ -555,8 +555,18 @@ fn split_doc(
     common::date_in_place(&mut d, "misp.context.attribute.timestamp");
     common::date_in_place(&mut d, "misp.object.timestamp");
 
-    common::seen(&mut d, "first_seen", false);
-    let last_seen = common::seen(&mut d, "last_seen", false);
+    common::seen(
+        &mut d,
+        "misp.attribute.first_seen",
+        "threat.indicator.first_seen",
+        false,
+    );
+    let last_seen = common::seen(
+        &mut d,
+        "misp.attribute.last_seen",
+        "threat.indicator.last_seen",
+        false,
+    );
 
     common::scanner_stats(&mut d);
     common::long_in_place(&mut d, "misp.event.threat_level_id");
