@@ -111,11 +111,16 @@ pub struct Fields(Vec<(Name, Slot)>);
 
 /// What a name of [`Fields`] holds.
 #[derive(Debug, Clone, PartialEq)]
-enum Slot {
+pub(crate) enum Slot {
     /// An object made by dotted paths.
     Obj(Fields),
     /// A value set whole.
     Val(Value),
+    /// A string known when the program was built (the constant fields every document
+    /// has): written as it is, never copied. Not a value to [`Doc::get`].
+    Lit(&'static str),
+    /// A list of such strings.
+    Lits(&'static [&'static str]),
 }
 
 impl Slot {
@@ -123,6 +128,21 @@ impl Slot {
         match self {
             Slot::Obj(f) => Value::Object(f.into_map()),
             Slot::Val(v) => v,
+            Slot::Lit(s) => Value::from(s),
+            Slot::Lits(l) => Value::from(l.to_vec()),
+        }
+    }
+
+    /// This slot as a value set whole, turned into one if it is not (`None` cannot
+    /// happen).
+    fn as_value(&mut self) -> Option<&mut Value> {
+        if !matches!(self, Slot::Val(_)) {
+            let slot = std::mem::replace(self, Slot::Val(Value::Null));
+            *self = Slot::Val(slot.into_value());
+        }
+        match self {
+            Slot::Val(v) => Some(v),
+            _ => None,
         }
     }
 }
@@ -137,6 +157,8 @@ enum ObjMut<'a> {
 enum At<'a> {
     Fields(&'a Fields),
     Value(&'a Value),
+    /// A [`Slot::Lit`] or [`Slot::Lits`].
+    Lit,
 }
 
 impl Fields {
@@ -182,7 +204,7 @@ impl Fields {
         match slot {
             Slot::Obj(f) => Some(ObjMut::Fields(f)),
             Slot::Val(Value::Object(m)) => Some(ObjMut::Map(m)),
-            Slot::Val(_) => None,
+            _ => None,
         }
     }
 
@@ -203,7 +225,7 @@ impl Fields {
     pub fn value(&self, name: &str) -> Option<&Value> {
         match self.slot(name)? {
             Slot::Val(v) => Some(v),
-            Slot::Obj(_) => None,
+            _ => None,
         }
     }
 
@@ -285,6 +307,7 @@ impl Doc {
                     ObjMut::Fields(f) => match f.slot_mut(p)? {
                         Slot::Obj(g) => ObjMut::Fields(g),
                         Slot::Val(v) => ObjMut::Map(v.as_object_mut()?),
+                        Slot::Lit(_) | Slot::Lits(_) => return None,
                     },
                     ObjMut::Map(m) => ObjMut::Map(m.get_mut(p)?.as_object_mut()?),
                 };
@@ -325,15 +348,32 @@ impl Doc {
         }
     }
 
+    /// Sets each `(name, slot)` under the object at `parent`, walking to it once: the
+    /// constant fields, as [`Slot::Lit`]s, without a copy.
+    pub(crate) fn put_under<const N: usize>(
+        &mut self,
+        parent: &'static str,
+        fields: [(&'static str, Slot); N],
+    ) {
+        if let Some(ObjMut::Fields(f)) = self.object_at(Some(Path::Static(parent))) {
+            for (name, slot) in fields {
+                f.put(Seg::Static(name), slot);
+            }
+        } else {
+            // under a value set whole: as values
+            self.set_each(parent, fields.map(|(n, s)| (n, s.into_value())));
+        }
+    }
+
     /// The event fields every indicator document opens with: `event.kind: enrichment`,
     /// `event.category: [threat]`, `event.type: [indicator]`.
     pub fn enrichment(&mut self) {
-        self.set_under(
+        self.put_under(
             "event",
             [
-                ("kind", "enrichment".into()),
-                ("category", vec!["threat"].into()),
-                ("type", vec!["indicator"].into()),
+                ("kind", Slot::Lit("enrichment")),
+                ("category", Slot::Lits(&["threat"])),
+                ("type", Slot::Lits(&["indicator"])),
             ],
         );
     }
@@ -358,8 +398,10 @@ impl Doc {
                 At::Fields(f) => match f.slot(p)? {
                     Slot::Obj(g) => At::Fields(g),
                     Slot::Val(v) => At::Value(v),
+                    Slot::Lit(_) | Slot::Lits(_) => At::Lit,
                 },
                 At::Value(v) => At::Value(v.as_object()?.get(p)?),
+                At::Lit => return None,
             };
         }
         Some(at)
@@ -370,7 +412,7 @@ impl Doc {
     pub fn get(&self, path: &str) -> Option<&Value> {
         match self.at(path)? {
             At::Value(v) => Some(v),
-            At::Fields(_) => None,
+            At::Fields(_) | At::Lit => None,
         }
     }
 
@@ -381,7 +423,7 @@ impl Doc {
         match self.find_object(parent)? {
             ObjMut::Fields(f) => match f.slot_mut(leaf)? {
                 Slot::Val(v) => Some(v),
-                Slot::Obj(_) => None,
+                _ => None,
             },
             ObjMut::Map(m) => m.get_mut(leaf),
         }
@@ -390,10 +432,11 @@ impl Doc {
     /// A copy of what `path` holds, an object made by paths included (for tests).
     #[cfg(test)]
     pub(crate) fn tree_at(&self, path: &str) -> Option<Value> {
-        match self.at(path)? {
-            At::Value(v) => Some(v.clone()),
-            At::Fields(f) => Some(Value::Object(f.clone().into_map())),
+        let mut v = Value::Object(self.fields.clone().into_map());
+        for p in segments(path) {
+            v = v.as_object_mut()?.remove(p)?;
         }
+        Some(v)
     }
 
     /// The string at `path`, if it is one.
@@ -422,17 +465,10 @@ impl Doc {
                         f.0.len() - 1
                     }
                 };
-                let Some((_, slot)) = f.0.get_mut(i) else {
+                let Some(slot) = f.0.get_mut(i).and_then(|(_, s)| s.as_value()) else {
                     return;
                 };
-                if let Slot::Obj(_) = slot {
-                    let obj = std::mem::replace(slot, Slot::Val(Value::Null));
-                    *slot = Slot::Val(obj.into_value());
-                }
-                match slot {
-                    Slot::Val(v) => v,
-                    Slot::Obj(_) => return,
-                }
+                slot
             }
             Some(ObjMut::Map(m)) => m
                 .entry(leaf.as_str().to_string())
@@ -603,6 +639,8 @@ fn blank_slot(s: &Slot) -> bool {
     match s {
         Slot::Obj(f) => f.0.iter().all(|(_, s)| blank_slot(s)),
         Slot::Val(v) => blank(v),
+        Slot::Lit(s) => s.is_empty(),
+        Slot::Lits(l) => l.iter().all(|s| s.is_empty()),
     }
 }
 
@@ -628,7 +666,9 @@ fn write_fields(f: &mut Fields, cleanup: Cleanup, top: bool, out: &mut Vec<u8>) 
     let mut first = true;
     for (name, slot) in &mut f.0 {
         let dropped = match slot {
-            Slot::Obj(_) => cleanup == Cleanup::AllEmpty && blank_slot(slot),
+            Slot::Obj(_) | Slot::Lit(_) | Slot::Lits(_) => {
+                cleanup == Cleanup::AllEmpty && blank_slot(slot)
+            }
             // a record without tags: no empty `tags` list
             Slot::Val(Value::Array(a)) if top && a.is_empty() && name == "tags" => true,
             Slot::Val(v) => drops_field(cleanup, v),
@@ -640,6 +680,20 @@ fn write_fields(f: &mut Fields, cleanup: Cleanup, top: bool, out: &mut Vec<u8>) 
         match slot {
             Slot::Obj(g) => write_fields(g, cleanup, false, out),
             Slot::Val(v) => write_value(v, cleanup, out),
+            Slot::Lit(s) => write_str(s, out),
+            Slot::Lits(l) => {
+                out.push(b'[');
+                let kept = l
+                    .iter()
+                    .filter(|s| cleanup == Cleanup::NullsOnly || !s.is_empty());
+                for (i, s) in kept.enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(s, out);
+                }
+                out.push(b']');
+            }
         }
     }
     out.push(b'}');
@@ -837,6 +891,16 @@ mod tests {
         d.set("m.a", json!({"q\"": "\u{1}"}));
         d.set("misp.x", json!({"y": {"z": null}}));
         d.set("misp.x.w", 2);
+        d.put_under(
+            "c",
+            [
+                ("lit", Slot::Lit("x\"")),
+                ("empty", Slot::Lit("")),
+                ("lits", Slot::Lits(&["", "y"])),
+                ("blank", Slot::Lits(&[""])),
+                ("none", Slot::Lits(&[])),
+            ],
+        );
         for cleanup in [Cleanup::AllEmpty, Cleanup::NullsOnly] {
             for tags in [json!(["t"]), json!([])] {
                 let mut d = d.clone();
@@ -901,6 +965,29 @@ mod tests {
             String::from_utf8(written).unwrap(),
             serde_json::to_string(&map).unwrap()
         );
+    }
+
+    #[test]
+    fn constant_strings_are_fields_but_not_values() {
+        let mut d = Doc::new();
+        d.enrichment();
+        // there, but not a value to read or change in place
+        assert!(d.has("event.kind") && d.get("event.kind").is_none());
+        assert!(d.get_mut("event.kind").is_none() && !d.has("event.kind.deeper"));
+        assert_eq!(d.tree_at("event.category"), Some(json!(["threat"])));
+        // pushed to, set over, set through and taken out as values
+        d.push("event.category", "more");
+        assert_eq!(d.get("event.category"), Some(&json!(["threat", "more"])));
+        d.set("event.kind", "pipeline_error");
+        assert_eq!(d.get_str("event.kind"), Some("pipeline_error"));
+        d.set("event.type.x", 1);
+        assert_eq!(d.get("event.type.x"), Some(&json!(1)));
+        d.put_under("labels", [("a", Slot::Lit("b"))]);
+        assert_eq!(d.remove("labels.a"), Some(json!("b")));
+        // under a value set whole, they are values
+        d.set("v", json!({}));
+        d.put_under("v", [("s", Slot::Lit("t"))]);
+        assert_eq!(d.get("v.s"), Some(&json!("t")));
     }
 
     #[test]

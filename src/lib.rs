@@ -47,6 +47,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 pub use doc::Doc;
+use doc::Slot;
 pub use options::{Limits, Options, OptionsSpec, SeverityScale};
 
 /// The ECS version the documents follow.
@@ -439,31 +440,32 @@ fn finish(
     let fingerprint = doc.fingerprint.take();
     let (errors, doc_tags) = doc.take_notes();
     let mut d = doc;
-    d.set("ecs.version", ECS_VERSION);
-    d.set_under(
+    // the constant fields are written as they are, not copied into each document
+    d.put_under("ecs", [("version", Slot::Lit(ECS_VERSION))]);
+    d.put_under(
         "event",
         [
-            ("module", info.module.into()),
-            ("dataset", info.id.into()),
-            ("ingested", dates::fmt_es(opts.now).into()),
+            ("module", Slot::Lit(info.module)),
+            ("dataset", Slot::Lit(info.id)),
+            ("ingested", Slot::Val(dates::fmt_es(opts.now).into())),
         ],
     );
-    d.set_under(
+    d.put_under(
         "data_stream",
         [
-            ("type", "logs".into()),
-            ("dataset", info.id.into()),
-            ("namespace", "default".into()),
+            ("type", Slot::Lit("logs")),
+            ("dataset", Slot::Lit(info.id)),
+            ("namespace", Slot::Lit("default")),
         ],
     );
-    d.set_under(
+    d.put_under(
         "threat.feed",
         [
-            ("name", info.feed_name.into()),
-            ("dashboard_id", info.dashboard_id.into()),
+            ("name", Slot::Lit(info.feed_name)),
+            ("dashboard_id", Slot::Lit(info.dashboard_id)),
         ],
     );
-    d.set("labels.is_ioc_transform_source", "true");
+    d.put_under("labels", [("is_ioc_transform_source", Slot::Lit("true"))]);
     let original = own_original.as_deref().unwrap_or(original);
     if opts.identity {
         // A document without an indicator identity (an error document, a record without
