@@ -216,21 +216,8 @@ impl Fields {
             .collect()
     }
 
-    /// Whether there is no field.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The value at `name` of this object, if it was set whole.
-    pub fn value(&self, name: &str) -> Option<&Value> {
-        match self.slot(name)? {
-            Slot::Val(v) => Some(v),
-            _ => None,
-        }
-    }
-
     /// Removes `name` from this object, if there.
-    pub fn remove(&mut self, name: &str) -> Option<Value> {
+    fn remove(&mut self, name: &str) -> Option<Value> {
         let i = self.position(name)?;
         Some(self.0.swap_remove(i).1.into_value())
     }
