@@ -22,7 +22,7 @@ type Name = Cow<'static, str>;
 
 /// A dotted path given to [`Doc`]'s setters: a literal (`"threat.indicator.ip"`, whose
 /// names the document keeps without copying them) or text made at run time (`&String`,
-/// [`Path::other`]; its names are copied when a field is made).
+/// [`Path::Other`]; its names are copied when a field is made).
 #[derive(Debug, Clone, Copy)]
 pub enum Path<'p> {
     /// A literal or a constant.
@@ -32,11 +32,6 @@ pub enum Path<'p> {
 }
 
 impl Path<'_> {
-    /// A path of text made at run time.
-    pub fn other(path: &str) -> Path<'_> {
-        Path::Other(path)
-    }
-
     fn text(&self) -> &str {
         match self {
             Path::Static(s) => s,
