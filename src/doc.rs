@@ -31,12 +31,49 @@ pub enum Path<'p> {
     Other(&'p str),
 }
 
-impl Path<'_> {
+impl<'p> Path<'p> {
     fn text(&self) -> &str {
         match self {
             Path::Static(s) => s,
             Path::Other(s) => s,
         }
+    }
+
+    /// The path's text as a field name: a literal's kept as it is, other text copied.
+    fn name(self) -> Name {
+        match self {
+            Path::Static(s) => Cow::Borrowed(s),
+            Path::Other(s) => Cow::Owned(s.to_string()),
+        }
+    }
+
+    /// The path cut in two by `at` (into the rest and one name), both parts of its kind.
+    fn cut(self, at: for<'a> fn(&'a str) -> (Option<&'a str>, &'a str)) -> (Option<Self>, Self) {
+        match self {
+            Path::Static(s) => {
+                let (rest, name) = at(s);
+                (rest.map(Path::Static), Path::Static(name))
+            }
+            Path::Other(s) => {
+                let (rest, name) = at(s);
+                (rest.map(Path::Other), Path::Other(name))
+            }
+        }
+    }
+
+    /// Where the path ends: its parent, then its last name.
+    fn split(self) -> (Option<Self>, Self) {
+        self.cut(split_last)
+    }
+
+    /// The path's names, each of its kind.
+    fn names(self) -> impl Iterator<Item = Self> {
+        let mut rest = Some(self);
+        std::iter::from_fn(move || {
+            let (next, name) = rest?.cut(split_first);
+            rest = next;
+            Some(name)
+        })
     }
 }
 
@@ -50,54 +87,6 @@ impl<'p> From<&'p String> for Path<'p> {
     fn from(s: &'p String) -> Self {
         Path::Other(s)
     }
-}
-
-/// One name of a [`Path`].
-#[derive(Debug, Clone, Copy)]
-enum Seg<'p> {
-    Static(&'static str),
-    Other(&'p str),
-}
-
-impl Seg<'_> {
-    fn as_str(&self) -> &str {
-        match self {
-            Seg::Static(s) => s,
-            Seg::Other(s) => s,
-        }
-    }
-
-    fn name(self) -> Name {
-        match self {
-            Seg::Static(s) => Cow::Borrowed(s),
-            Seg::Other(s) => Cow::Owned(s.to_string()),
-        }
-    }
-}
-
-/// The names of `path`, and where it ends (its parent's names, then its last name).
-fn split_path(path: Path<'_>) -> (Option<Path<'_>>, Seg<'_>) {
-    match path {
-        Path::Static(s) => {
-            let (parent, leaf) = split_last(s);
-            (parent.map(Path::Static), Seg::Static(leaf))
-        }
-        Path::Other(s) => {
-            let (parent, leaf) = split_last(s);
-            (parent.map(Path::Other), Seg::Other(leaf))
-        }
-    }
-}
-
-/// The names of `path`.
-fn path_segments(path: Path<'_>) -> impl Iterator<Item = Seg<'_>> {
-    let (stat, other) = match path {
-        Path::Static(s) => (Some(s), None),
-        Path::Other(s) => (None, Some(s)),
-    };
-    stat.into_iter()
-        .flat_map(|s| segments(s).map(Seg::Static))
-        .chain(other.into_iter().flat_map(|s| segments(s).map(Seg::Other)))
 }
 
 /// The fields of an object made by dotted paths: each name once, in the order made.
@@ -176,16 +165,16 @@ impl Fields {
     }
 
     /// Sets `name` to `slot`, replacing what it held.
-    fn put(&mut self, name: Seg<'_>, slot: Slot) {
-        match self.slot_mut(name.as_str()) {
+    fn put(&mut self, name: Path<'_>, slot: Slot) {
+        match self.slot_mut(name.text()) {
             Some(s) => *s = slot,
             None => self.0.push((name.name(), slot)),
         }
     }
 
     /// The object at `name`, made (or made of a non-object found there) on the way.
-    fn child(&mut self, name: Seg<'_>) -> Option<ObjMut<'_>> {
-        let i = match self.position(name.as_str()) {
+    fn child(&mut self, name: Path<'_>) -> Option<ObjMut<'_>> {
+        let i = match self.position(name.text()) {
             Some(i) => i,
             None => {
                 self.0.push((name.name(), Slot::Obj(Fields::object())));
@@ -219,20 +208,21 @@ impl Fields {
 }
 
 impl ObjMut<'_> {
-    fn insert(&mut self, name: Seg<'_>, v: Value) {
+    /// Sets `name` to `slot` (in a map set whole, as a value).
+    fn insert(&mut self, name: Path<'_>, slot: Slot) {
         match self {
-            ObjMut::Fields(f) => f.put(name, Slot::Val(v)),
+            ObjMut::Fields(f) => f.put(name, slot),
             ObjMut::Map(m) => {
-                m.insert(name.as_str().to_string(), v);
+                m.insert(name.text().to_string(), slot.into_value());
             }
         }
     }
 
-    fn child(self, name: Seg<'_>) -> Option<Self> {
+    fn child(self, name: Path<'_>) -> Option<Self> {
         match self {
             ObjMut::Fields(f) => f.child(name),
             ObjMut::Map(m) => {
-                let name = name.as_str();
+                let name = name.text();
                 // Look before inserting: the key is allocated only when the object is new.
                 if !m.get(name).is_some_and(Value::is_object) {
                     m.insert(name.to_string(), Value::Object(Map::new()));
@@ -273,7 +263,7 @@ impl Doc {
     fn object_at(&mut self, parent: Option<Path<'_>>) -> Option<ObjMut<'_>> {
         let mut cur = ObjMut::Fields(&mut self.fields);
         if let Some(parent) = parent {
-            for p in path_segments(parent) {
+            for p in parent.names() {
                 cur = cur.child(p)?;
             }
         }
@@ -301,49 +291,33 @@ impl Doc {
     /// Sets `path` (dotted) to `v`, creating objects on the way. A non-object met on the
     /// way is replaced by an object (the later, more specific field wins).
     pub fn set<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
-        let (parent, leaf) = split_path(path.into());
+        let (parent, leaf) = path.into().split();
         if let Some(mut obj) = self.object_at(parent) {
-            obj.insert(leaf, v.into());
+            obj.insert(leaf, Slot::Val(v.into()));
         }
     }
 
     /// Sets each `(name, value)` under the object at `parent` (dotted), walking to it once:
     /// the same as a [`Doc::set`] of `parent.name` for each.
-    pub fn set_under<const N: usize>(
-        &mut self,
-        parent: &'static str,
-        fields: [(&'static str, Value); N],
-    ) {
-        self.set_each(parent, fields);
-    }
-
-    /// [`Doc::set_under`] for any number of fields.
-    pub fn set_each(
+    pub fn set_under(
         &mut self,
         parent: &'static str,
         fields: impl IntoIterator<Item = (&'static str, Value)>,
     ) {
-        if let Some(mut obj) = self.object_at(Some(Path::Static(parent))) {
-            for (name, v) in fields {
-                obj.insert(Seg::Static(name), v);
-            }
-        }
+        self.put_under(parent, fields.into_iter().map(|(n, v)| (n, Slot::Val(v))));
     }
 
-    /// Sets each `(name, slot)` under the object at `parent`, walking to it once: the
-    /// constant fields, as [`Slot::Lit`]s, without a copy.
-    pub(crate) fn put_under<const N: usize>(
+    /// [`Doc::set_under`] for slots: the constant fields, as [`Slot::Lit`]s, without a
+    /// copy.
+    pub(crate) fn put_under(
         &mut self,
         parent: &'static str,
-        fields: [(&'static str, Slot); N],
+        fields: impl IntoIterator<Item = (&'static str, Slot)>,
     ) {
-        if let Some(ObjMut::Fields(f)) = self.object_at(Some(Path::Static(parent))) {
+        if let Some(mut obj) = self.object_at(Some(Path::Static(parent))) {
             for (name, slot) in fields {
-                f.put(Seg::Static(name), slot);
+                obj.insert(Path::Static(name), slot);
             }
-        } else {
-            // under a value set whole: as values
-            self.set_each(parent, fields.map(|(n, s)| (n, s.into_value())));
         }
     }
 
@@ -437,10 +411,10 @@ impl Doc {
 
     /// Appends `v` to the array at `path` (making one, or wrapping a scalar found there).
     pub fn push<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
-        let (parent, leaf) = split_path(path.into());
+        let (parent, leaf) = path.into().split();
         let slot = match self.object_at(parent) {
             Some(ObjMut::Fields(f)) => {
-                let i = match f.position(leaf.as_str()) {
+                let i = match f.position(leaf.text()) {
                     Some(i) => i,
                     None => {
                         f.0.push((leaf.name(), Slot::Val(Value::Array(Vec::new()))));
@@ -453,7 +427,7 @@ impl Doc {
                 slot
             }
             Some(ObjMut::Map(m)) => m
-                .entry(leaf.as_str().to_string())
+                .entry(leaf.text().to_string())
                 .or_insert_with(|| Value::Array(Vec::new())),
             None => return,
         };
@@ -725,25 +699,24 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// The segments of a dotted path. Paths are a few short names: a byte loop finds the
-/// dots sooner than `str::split`'s searcher, which dominated the path walks.
+/// The segments of a dotted path.
 fn segments(path: &str) -> impl Iterator<Item = &str> {
-    let mut rest = Some(path);
-    std::iter::from_fn(move || {
-        let r = rest?;
-        match r.bytes().position(|b| b == b'.') {
-            Some(i) => {
-                rest = r.get(i + 1..);
-                r.get(..i)
-            }
-            None => {
-                rest = None;
-                Some(r)
-            }
-        }
+    Path::Other(path).names().map(|p| match p {
+        Path::Static(s) | Path::Other(s) => s,
     })
 }
 
+/// The first name of a dotted path, and what follows its dot. Paths are a few short
+/// names: a byte loop finds the dot sooner than `str::split`'s searcher, which dominated
+/// the path walks.
+fn split_first(path: &str) -> (Option<&str>, &str) {
+    match path.bytes().position(|b| b == b'.') {
+        Some(i) => (path.get(i + 1..), path.get(..i).unwrap_or_default()),
+        None => (None, path),
+    }
+}
+
+/// A dotted path's parent, and its last name.
 fn split_last(path: &str) -> (Option<&str>, &str) {
     match path.bytes().rposition(|b| b == b'.') {
         Some(i) => (path.get(..i), path.get(i + 1..).unwrap_or_default()),

@@ -499,10 +499,10 @@ fn finish(
         tags.insert(0, Value::from("preserve_original_event"));
     }
     d.set("tags", tags);
-    if preserve || !errors.is_empty() {
+    let error = !errors.is_empty();
+    if preserve || error {
         d.set("event.original", original);
     }
-    let error = !errors.is_empty();
     if error {
         d.set("event.kind", "pipeline_error");
         d.set(

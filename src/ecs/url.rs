@@ -71,7 +71,7 @@ pub fn set_url_parts(doc: &mut Doc, prefix: &'static str, original: &str) -> Res
     ];
     let port = p.port.map(|port| ("port", Value::from(port)));
     // one walk to the object, its names kept without a copy
-    doc.set_each(
+    doc.set_under(
         prefix,
         strings
             .into_iter()
