@@ -5,14 +5,14 @@
 //! `(name, slot)` in the order they were made, not as `serde_json` maps: a path walk
 //! compares a few short names in place instead of searching `BTreeMap` nodes, and a
 //! document is sorted once, when it is written. Values set whole (a vendor object kept
-//! under `misp.attribute`, a list) stay `serde_json` values, and a path that goes on into
-//! one walks its map. Output key order is the sorted order of `serde_json`'s default map,
+//! under `misp.attribute`, a list) stay vendor JSON values ([`crate::json`]), whose
+//! strings may point into the record, and a path that goes on into one walks its map. Output key order is the sorted order of `serde_json`'s default map,
 //! so golden files diff cleanly and both ways of finishing a document
 //! ([`Fields::into_map`], [`Fields::write_json`]) give the same bytes.
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::Cleanup;
@@ -91,15 +91,15 @@ impl<'p> From<&'p String> for Path<'p> {
 
 /// The fields of an object made by dotted paths: each name once, in the order made.
 #[derive(Debug, Default, Clone, PartialEq)]
-pub struct Fields(Vec<(Name, Slot)>);
+pub struct Fields<'v>(Vec<(Name, Slot<'v>)>);
 
 /// What a name of [`Fields`] holds.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Slot {
+pub(crate) enum Slot<'v> {
     /// An object made by dotted paths.
-    Obj(Fields),
+    Obj(Fields<'v>),
     /// A value set whole.
-    Val(Value),
+    Val(Value<'v>),
     /// A string known when the program was built (the constant fields every document
     /// has): written as it is, never copied. Not a value to [`Doc::get`].
     Lit(&'static str),
@@ -107,10 +107,10 @@ pub(crate) enum Slot {
     Lits(&'static [&'static str]),
 }
 
-impl Slot {
-    fn into_value(self) -> Value {
+impl<'v> Slot<'v> {
+    fn into_value(self) -> Value<'v> {
         match self {
-            Slot::Obj(f) => Value::Object(f.into_map()),
+            Slot::Obj(f) => Value::Object(f.into_json()),
             Slot::Val(v) => v,
             Slot::Lit(s) => Value::from(s),
             Slot::Lits(l) => Value::from(l.to_vec()),
@@ -119,7 +119,7 @@ impl Slot {
 
     /// This slot as a value set whole, turned into one if it is not (`None` cannot
     /// happen).
-    fn as_value(&mut self) -> Option<&mut Value> {
+    fn as_value(&mut self) -> Option<&mut Value<'v>> {
         if !matches!(self, Slot::Val(_)) {
             let slot = std::mem::replace(self, Slot::Val(Value::Null));
             *self = Slot::Val(slot.into_value());
@@ -131,21 +131,21 @@ impl Slot {
     }
 }
 
-/// An object on a path: made by paths, or a `serde_json` map set whole.
-enum ObjMut<'a> {
-    Fields(&'a mut Fields),
-    Map(&'a mut Map<String, Value>),
+/// An object on a path: made by paths, or a vendor JSON object set whole.
+enum ObjMut<'a, 'v> {
+    Fields(&'a mut Fields<'v>),
+    Map(&'a mut Map<'v>),
 }
 
 /// A step of a read-only walk.
-enum At<'a> {
-    Fields(&'a Fields),
-    Value(&'a Value),
+enum At<'a, 'v> {
+    Fields(&'a Fields<'v>),
+    Value(&'a Value<'v>),
     /// A [`Slot::Lit`] or [`Slot::Lits`].
     Lit,
 }
 
-impl Fields {
+impl<'v> Fields<'v> {
     /// A new object, with room for the few fields most ECS objects have: growing a
     /// vector from empty costs a reallocation at 4 and at 8.
     fn object() -> Self {
@@ -156,16 +156,16 @@ impl Fields {
         self.0.iter().position(|(k, _)| k == name)
     }
 
-    fn slot(&self, name: &str) -> Option<&Slot> {
+    fn slot(&self, name: &str) -> Option<&Slot<'v>> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, s)| s)
     }
 
-    fn slot_mut(&mut self, name: &str) -> Option<&mut Slot> {
+    fn slot_mut(&mut self, name: &str) -> Option<&mut Slot<'v>> {
         self.0.iter_mut().find(|(k, _)| k == name).map(|(_, s)| s)
     }
 
     /// Sets `name` to `slot`, replacing what it held.
-    fn put(&mut self, name: Path<'_>, slot: Slot) {
+    fn put(&mut self, name: Path<'_>, slot: Slot<'v>) {
         match self.slot_mut(name.text()) {
             Some(s) => *s = slot,
             None => self.0.push((name.name(), slot)),
@@ -173,7 +173,7 @@ impl Fields {
     }
 
     /// The object at `name`, made (or made of a non-object found there) on the way.
-    fn child(&mut self, name: Path<'_>) -> Option<ObjMut<'_>> {
+    fn child(&mut self, name: Path<'_>) -> Option<ObjMut<'_, 'v>> {
         let i = match self.position(name.text()) {
             Some(i) => i,
             None => {
@@ -193,23 +193,42 @@ impl Fields {
     }
 
     /// The fields as a `serde_json` map (sorted by name).
-    pub fn into_map(self) -> Map<String, Value> {
+    pub fn into_map(self) -> serde_json::Map<String, serde_json::Value> {
         self.0
             .into_iter()
-            .map(|(k, s)| (k.into_owned(), s.into_value()))
+            .map(|(k, s)| (k.into_owned(), s.into_value().into_serde()))
+            .collect()
+    }
+
+    /// The fields owning every string.
+    pub(crate) fn into_owned(self) -> Fields<'static> {
+        let slot = |s: Slot<'v>| match s {
+            Slot::Obj(f) => Slot::Obj(f.into_owned()),
+            Slot::Val(v) => Slot::Val(v.into_owned()),
+            Slot::Lit(l) => Slot::Lit(l),
+            Slot::Lits(l) => Slot::Lits(l),
+        };
+        Fields(self.0.into_iter().map(|(k, s)| (k, slot(s))).collect())
+    }
+
+    /// The fields as an object of vendor JSON's kind (sorted by name).
+    fn into_json(self) -> Map<'v> {
+        self.0
+            .into_iter()
+            .map(|(k, s)| (k, s.into_value()))
             .collect()
     }
 
     /// Removes `name` from this object, if there.
-    fn remove(&mut self, name: &str) -> Option<Value> {
+    fn remove(&mut self, name: &str) -> Option<Value<'v>> {
         let i = self.position(name)?;
         Some(self.0.swap_remove(i).1.into_value())
     }
 }
 
-impl ObjMut<'_> {
+impl<'v> ObjMut<'_, 'v> {
     /// Sets `name` to `slot` (in a map set whole, as a value).
-    fn insert(&mut self, name: Path<'_>, slot: Slot) {
+    fn insert(&mut self, name: Path<'_>, slot: Slot<'v>) {
         match self {
             ObjMut::Fields(f) => f.put(name, slot),
             ObjMut::Map(m) => {
@@ -235,8 +254,8 @@ impl ObjMut<'_> {
 
 /// One output document being built by a mapping.
 #[derive(Debug, Default, Clone)]
-pub struct Doc {
-    fields: Fields,
+pub struct Doc<'v> {
+    fields: Fields<'v>,
     errors: Vec<String>,
     tags: Vec<String>,
     /// `event.original` for this document when it differs from the record's text (one
@@ -249,7 +268,7 @@ pub struct Doc {
     pub fingerprint: Option<String>,
 }
 
-impl Doc {
+impl<'v> Doc<'v> {
     /// An empty document (with room for the dozen top-level fields a document has).
     pub fn new() -> Self {
         Doc {
@@ -260,7 +279,7 @@ impl Doc {
 
     /// The object at `parent` (dotted; `None`: the document), made on the way: a
     /// non-object met there is replaced by an object.
-    fn object_at(&mut self, parent: Option<Path<'_>>) -> Option<ObjMut<'_>> {
+    fn object_at(&mut self, parent: Option<Path<'_>>) -> Option<ObjMut<'_, 'v>> {
         let mut cur = ObjMut::Fields(&mut self.fields);
         if let Some(parent) = parent {
             for p in parent.names() {
@@ -271,7 +290,7 @@ impl Doc {
     }
 
     /// The object at `parent` if there is one, made of nothing on the way.
-    fn find_object(&mut self, parent: Option<&str>) -> Option<ObjMut<'_>> {
+    fn find_object(&mut self, parent: Option<&str>) -> Option<ObjMut<'_, 'v>> {
         let mut cur = ObjMut::Fields(&mut self.fields);
         if let Some(parent) = parent {
             for p in segments(parent) {
@@ -290,7 +309,7 @@ impl Doc {
 
     /// Sets `path` (dotted) to `v`, creating objects on the way. A non-object met on the
     /// way is replaced by an object (the later, more specific field wins).
-    pub fn set<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+    pub fn set<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value<'v>>) {
         let (parent, leaf) = path.into().split();
         if let Some(mut obj) = self.object_at(parent) {
             obj.insert(leaf, Slot::Val(v.into()));
@@ -302,7 +321,7 @@ impl Doc {
     pub fn set_under(
         &mut self,
         parent: &'static str,
-        fields: impl IntoIterator<Item = (&'static str, Value)>,
+        fields: impl IntoIterator<Item = (&'static str, Value<'v>)>,
     ) {
         self.put_under(parent, fields.into_iter().map(|(n, v)| (n, Slot::Val(v))));
     }
@@ -312,7 +331,7 @@ impl Doc {
     pub(crate) fn put_under(
         &mut self,
         parent: &'static str,
-        fields: impl IntoIterator<Item = (&'static str, Slot)>,
+        fields: impl IntoIterator<Item = (&'static str, Slot<'v>)>,
     ) {
         if let Some(mut obj) = self.object_at(Some(Path::Static(parent))) {
             for (name, slot) in fields {
@@ -335,7 +354,7 @@ impl Doc {
     }
 
     /// Sets `path` only when it holds nothing yet.
-    pub fn set_if_absent<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+    pub fn set_if_absent<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value<'v>>) {
         let path = path.into();
         if !self.has(path.text()) {
             self.set(path, v);
@@ -347,7 +366,7 @@ impl Doc {
         self.at(path).is_some()
     }
 
-    fn at(&self, path: &str) -> Option<At<'_>> {
+    fn at(&self, path: &str) -> Option<At<'_, 'v>> {
         let mut at = At::Fields(&self.fields);
         for p in segments(path) {
             at = match at {
@@ -365,7 +384,7 @@ impl Doc {
 
     /// The value at `path`, if any. An object made by setting paths under it is not a
     /// value: [`Doc::has`] tells it is there, [`Doc::remove`] takes it as one.
-    pub fn get(&self, path: &str) -> Option<&Value> {
+    pub fn get(&self, path: &str) -> Option<&Value<'v>> {
         match self.at(path)? {
             At::Value(v) => Some(v),
             At::Fields(_) | At::Lit => None,
@@ -374,7 +393,7 @@ impl Doc {
 
     /// The value at `path`, to change in place (no second walk, no key copied); as
     /// [`Doc::get`], not an object made by paths.
-    pub fn get_mut(&mut self, path: &str) -> Option<&mut Value> {
+    pub fn get_mut(&mut self, path: &str) -> Option<&mut Value<'v>> {
         let (parent, leaf) = split_last(path);
         match self.find_object(parent)? {
             ObjMut::Fields(f) => match f.slot_mut(leaf)? {
@@ -387,8 +406,8 @@ impl Doc {
 
     /// A copy of what `path` holds, an object made by paths included (for tests).
     #[cfg(test)]
-    pub(crate) fn tree_at(&self, path: &str) -> Option<Value> {
-        let mut v = Value::Object(self.fields.clone().into_map());
+    pub(crate) fn tree_at(&self, path: &str) -> Option<serde_json::Value> {
+        let mut v = serde_json::Value::Object(self.fields.clone().into_map());
         for p in segments(path) {
             v = v.as_object_mut()?.remove(p)?;
         }
@@ -401,7 +420,7 @@ impl Doc {
     }
 
     /// Removes and returns the value at `path` (an object made by paths as an object).
-    pub fn remove(&mut self, path: &str) -> Option<Value> {
+    pub fn remove(&mut self, path: &str) -> Option<Value<'v>> {
         let (parent, leaf) = split_last(path);
         match self.find_object(parent)? {
             ObjMut::Fields(f) => f.remove(leaf),
@@ -410,7 +429,7 @@ impl Doc {
     }
 
     /// Appends `v` to the array at `path` (making one, or wrapping a scalar found there).
-    pub fn push<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+    pub fn push<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value<'v>>) {
         let (parent, leaf) = path.into().split();
         let slot = match self.object_at(parent) {
             Some(ObjMut::Fields(f)) => {
@@ -426,9 +445,9 @@ impl Doc {
                 };
                 slot
             }
-            Some(ObjMut::Map(m)) => m
-                .entry(leaf.text().to_string())
-                .or_insert_with(|| Value::Array(Vec::new())),
+            Some(ObjMut::Map(m)) => {
+                m.get_or_insert_with(leaf.text().to_string(), || Value::Array(Vec::new()))
+            }
             None => return,
         };
         if !slot.is_array() {
@@ -441,7 +460,7 @@ impl Doc {
     }
 
     /// Appends `v` to the array at `path` unless an equal value is there already.
-    pub fn push_unique<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value>) {
+    pub fn push_unique<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value<'v>>) {
         let (path, v) = (path.into(), v.into());
         if let Some(Value::Array(a)) = self.get(path.text())
             && a.contains(&v)
@@ -454,9 +473,9 @@ impl Doc {
     /// Sets the version fingerprint: SHA-256, as lowercase hex, over each value serialised
     /// as JSON and followed by the byte 0x1f (an absent value counts as `null`). The values
     /// are serialised where they lie: no tree is copied.
-    pub fn fingerprint_over<'v, T: serde::Serialize + 'v>(
+    pub fn fingerprint_over<'x, T: serde::Serialize + 'x>(
         &mut self,
-        values: impl IntoIterator<Item = Option<&'v T>>,
+        values: impl IntoIterator<Item = Option<&'x T>>,
     ) {
         // serialised into one buffer, hashed once: the serialiser writes in small pieces
         let mut buf = Vec::with_capacity(1024);
@@ -494,7 +513,13 @@ impl Doc {
     }
 
     /// Takes the built fields out, as a `serde_json` map.
-    pub fn into_parts(self) -> (Map<String, Value>, Vec<String>, Vec<String>) {
+    pub fn into_parts(
+        self,
+    ) -> (
+        serde_json::Map<String, serde_json::Value>,
+        Vec<String>,
+        Vec<String>,
+    ) {
         (self.fields.into_map(), self.errors, self.tags)
     }
 
@@ -507,12 +532,12 @@ impl Doc {
     }
 
     /// The built fields.
-    pub(crate) fn into_fields(self) -> Fields {
+    pub(crate) fn into_fields(self) -> Fields<'v> {
         self.fields
     }
 }
 
-impl Fields {
+impl Fields<'_> {
     /// Writes the fields as one JSON object after `cleanup`: the bytes `serde_json` writes
     /// for [`Fields::into_map`] cleaned by [`remove_empty`] or [`remove_nulls`] (and, with
     /// the latter, without an empty top-level `tags` list), without making that map.
@@ -573,7 +598,7 @@ fn needs_escape(bytes: &[u8]) -> bool {
 
 /// Sorts the fields by name, in `serde_json`'s map order (bytewise). Names mostly differ
 /// in their first byte: it is compared in place before the call that compares the rest.
-fn sort(f: &mut Fields) {
+fn sort(f: &mut Fields<'_>) {
     f.0.sort_unstable_by(|(a, _), (b, _)| {
         let first = |s: &str| s.as_bytes().first().copied();
         first(a).cmp(&first(b)).then_with(|| a.cmp(b))
@@ -591,7 +616,7 @@ fn blank(v: &Value) -> bool {
     }
 }
 
-fn blank_slot(s: &Slot) -> bool {
+fn blank_slot(s: &Slot<'_>) -> bool {
     match s {
         Slot::Obj(f) => f.0.iter().all(|(_, s)| blank_slot(s)),
         Slot::Val(v) => blank(v),
@@ -616,7 +641,7 @@ fn drops_element(cleanup: Cleanup, v: &Value) -> bool {
     }
 }
 
-fn write_fields(f: &mut Fields, cleanup: Cleanup, top: bool, out: &mut Vec<u8>) {
+fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u8>) {
     sort(f);
     out.push(b'{');
     let mut first = true;
@@ -726,7 +751,7 @@ fn split_last(path: &str) -> (Option<&str>, &str) {
 
 /// Removes every `null`, `""`, empty object and empty array, recursively, also inside
 /// arrays (Elastic's cleanup script). Depth is bounded by the input depth limit.
-pub fn remove_empty(map: &mut Map<String, Value>) {
+pub fn remove_empty(map: &mut serde_json::Map<String, serde_json::Value>) {
     map.retain(|_, v| {
         clean_value(v);
         !is_empty(v)
@@ -735,7 +760,7 @@ pub fn remove_empty(map: &mut Map<String, Value>) {
 
 /// Removes every map entry whose value is `null`, recursively, also inside arrays; keeps
 /// `""`, `[]`, `{}` and `null` array elements (Elastic's MISP null scrub).
-pub fn remove_nulls(map: &mut Map<String, Value>) {
+pub fn remove_nulls(map: &mut serde_json::Map<String, serde_json::Value>) {
     map.retain(|_, v| {
         nulls_within(v);
         !v.is_null()
@@ -744,18 +769,18 @@ pub fn remove_nulls(map: &mut Map<String, Value>) {
 
 /// [`remove_nulls`] on every map inside `v`, through arrays at any depth (an array of
 /// arrays of objects too); the depth is bounded by the input depth limit.
-fn nulls_within(v: &mut Value) {
+fn nulls_within(v: &mut serde_json::Value) {
     match v {
-        Value::Object(m) => remove_nulls(m),
-        Value::Array(a) => a.iter_mut().for_each(nulls_within),
+        serde_json::Value::Object(m) => remove_nulls(m),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(nulls_within),
         _ => {}
     }
 }
 
-fn clean_value(v: &mut Value) {
+fn clean_value(v: &mut serde_json::Value) {
     match v {
-        Value::Object(m) => remove_empty(m),
-        Value::Array(a) => {
+        serde_json::Value::Object(m) => remove_empty(m),
+        serde_json::Value::Array(a) => {
             a.iter_mut().for_each(clean_value);
             a.retain(|x| !is_empty(x));
         }
@@ -763,12 +788,12 @@ fn clean_value(v: &mut Value) {
     }
 }
 
-fn is_empty(v: &Value) -> bool {
+fn is_empty(v: &serde_json::Value) -> bool {
     match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.is_empty(),
-        Value::Object(m) => m.is_empty(),
+        serde_json::Value::Null => true,
+        serde_json::Value::String(s) => s.is_empty(),
+        serde_json::Value::Array(a) => a.is_empty(),
+        serde_json::Value::Object(m) => m.is_empty(),
         _ => false,
     }
 }
@@ -776,7 +801,7 @@ fn is_empty(v: &Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::json;
 
     #[test]
     fn set_get_remove_by_path() {
@@ -786,7 +811,7 @@ mod tests {
         assert_eq!(d.get_str("threat.indicator.type"), Some("url"));
         assert_eq!(
             d.tree_at("threat.indicator.url"),
-            Some(json!({"domain": "x.test"}))
+            Some(serde_json::json!({"domain": "x.test"}))
         );
         // an object made by paths is there, but is not a value
         assert!(d.has("threat.indicator.url") && d.get("threat.indicator.url").is_none());
@@ -867,7 +892,7 @@ mod tests {
                     Cleanup::AllEmpty => remove_empty(&mut map),
                     Cleanup::NullsOnly => {
                         remove_nulls(&mut map);
-                        if map.get("tags") == Some(&json!([])) {
+                        if map.get("tags") == Some(&serde_json::json!([])) {
                             map.remove("tags");
                         }
                     }
@@ -915,7 +940,10 @@ mod tests {
             .into_fields()
             .write_json(Cleanup::NullsOnly, &mut written);
         let map = d.into_fields().into_map();
-        assert_eq!(map["o"].as_object().map(Map::len), Some(names.len()));
+        assert_eq!(
+            map["o"].as_object().map(serde_json::Map::len),
+            Some(names.len())
+        );
         assert_eq!(
             String::from_utf8(written).unwrap(),
             serde_json::to_string(&map).unwrap()
@@ -929,7 +957,10 @@ mod tests {
         // there, but not a value to read or change in place
         assert!(d.has("event.kind") && d.get("event.kind").is_none());
         assert!(d.get_mut("event.kind").is_none() && !d.has("event.kind.deeper"));
-        assert_eq!(d.tree_at("event.category"), Some(json!(["threat"])));
+        assert_eq!(
+            d.tree_at("event.category"),
+            Some(serde_json::json!(["threat"]))
+        );
         // pushed to, set over, set through and taken out as values
         d.push("event.category", "more");
         assert_eq!(d.get("event.category"), Some(&json!(["threat", "more"])));
@@ -970,10 +1001,10 @@ mod tests {
         let mut d = Doc::new();
         d.set("a", 1);
         d.set("a.b", 2);
-        assert_eq!(d.tree_at("a"), Some(json!({"b": 2})));
+        assert_eq!(d.tree_at("a"), Some(serde_json::json!({"b": 2})));
         // and a value set whole is replaced by it
         d.set("a", 3);
-        assert_eq!(d.tree_at("a"), Some(json!(3)));
+        assert_eq!(d.tree_at("a"), Some(serde_json::json!(3)));
     }
 
     #[test]
@@ -990,23 +1021,25 @@ mod tests {
 
     #[test]
     fn null_scrub_keeps_empty_strings_and_collections() {
-        let mut m =
-            json!({"a": null, "b": "", "c": {"d": null, "e": []}, "f": [null, {"g": null}]});
+        let mut m = serde_json::json!({"a": null, "b": "", "c": {"d": null, "e": []}, "f": [null, {"g": null}]});
         remove_nulls(m.as_object_mut().unwrap());
-        assert_eq!(m, json!({"b": "", "c": {"e": []}, "f": [null, {}]}));
+        assert_eq!(
+            m,
+            serde_json::json!({"b": "", "c": {"e": []}, "f": [null, {}]})
+        );
         // through nested arrays too (found by the property tests)
-        let mut m = json!({"a": [[{"name": null, "x": 1}], [null]]});
+        let mut m = serde_json::json!({"a": [[{"name": null, "x": 1}], [null]]});
         remove_nulls(m.as_object_mut().unwrap());
-        assert_eq!(m, json!({"a": [[{"x": 1}], [null]]}));
+        assert_eq!(m, serde_json::json!({"a": [[{"x": 1}], [null]]}));
     }
 
     #[test]
     fn cleanup_removes_every_empty_value() {
-        let mut m = json!({
+        let mut m = serde_json::json!({
             "a": null, "b": "", "c": {}, "d": [], "e": {"f": {"g": null}},
             "h": ["", null, {}, [], "x", {"i": ""}], "k": 0, "l": false
         });
         remove_empty(m.as_object_mut().unwrap());
-        assert_eq!(m, json!({"h": ["x"], "k": 0, "l": false}));
+        assert_eq!(m, serde_json::json!({"h": ["x"], "k": 0, "l": false}));
     }
 }

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use crate::options::{Limits, Options};
 
@@ -19,11 +19,14 @@ const TEXT_FIELDS: &[&str] = &["message", "log", "exec"];
 /// A record after the envelope is taken off.
 #[derive(Debug)]
 pub struct Record<'a> {
-    /// The vendor JSON.
-    pub body: Value,
+    /// The vendor JSON, read; `None` when the envelope holds it as text, which is then
+    /// `original`, still to read ([`body_text`]).
+    pub body: Option<Value<'a>>,
     /// The vendor JSON as text, for `event.original`: the record's own text when that is
     /// what it is (no copy), else the envelope's text or the JSON written again.
     pub original: Cow<'a, str>,
+    /// The envelope field that held the vendor text, as error messages name it.
+    text_field: Option<String>,
     /// Tags from the options, then the envelope's `tags`, without repeats.
     pub tags: Vec<String>,
     /// `_conf.ioc_expiration_duration` (or `_conf.ioc_duration_before_deletion`) from the
@@ -46,7 +49,9 @@ pub struct Unreadable {
 }
 
 /// Reads `raw` as one record. A UTF-8 byte-order mark before the JSON is skipped when
-/// parsing; `event.original` keeps the record as received.
+/// parsing; `event.original` keeps the record as received. When the envelope holds the
+/// vendor JSON as text, that text is read by [`body_text`] (the vendor JSON borrows its
+/// strings from it, so the record must own it first).
 pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreadable>> {
     let fail = |message: String, tags: Vec<String>| {
         Box::new(Unreadable {
@@ -72,8 +77,9 @@ pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreada
     .map_err(|m| fail(m, opts.tags.clone()))?;
     let Value::Object(mut outer) = value else {
         return Ok(Record {
-            body: value,
+            body: Some(value),
             original: Cow::Borrowed(text),
+            text_field: None,
             tags: opts.tags.clone(),
             conf_duration: None,
             conf_identity: None,
@@ -94,8 +100,9 @@ pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreada
             Cow::Owned(serde_json::to_string(&outer).unwrap_or_default())
         };
         return Ok(Record {
-            body: Value::Object(outer),
+            body: Some(Value::Object(outer)),
             original,
+            text_field: None,
             tags,
             conf_duration,
             conf_identity,
@@ -107,21 +114,16 @@ pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreada
     let (conf_duration, conf_identity) = take_conf(&mut outer);
     match envelope_field {
         Some(Envelope::Text(key)) => {
+            // read by `body_text`, from the record's `original`, which it borrows
             let inner = take_text(&mut outer, &key).unwrap_or_default();
-            match parse_limited(&inner, &opts.limits, &format!("`{key}`")) {
-                Ok(body) => Ok(Record {
-                    body,
-                    original: Cow::Owned(inner),
-                    tags,
-                    conf_duration,
-                    conf_identity,
-                }),
-                Err(m) => Err(Box::new(Unreadable {
-                    message: m,
-                    original: inner,
-                    tags,
-                })),
-            }
+            Ok(Record {
+                body: None,
+                original: inner,
+                text_field: Some(key),
+                tags,
+                conf_duration,
+                conf_identity,
+            })
         }
         Some(Envelope::Parsed) => {
             let body = outer.remove("json").unwrap_or(Value::Null);
@@ -129,8 +131,9 @@ pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreada
             // which is serde_json's default map order.
             let original = serde_json::to_string(&body).unwrap_or_default();
             Ok(Record {
-                body,
+                body: Some(body),
                 original: Cow::Owned(original),
+                text_field: None,
                 tags,
                 conf_duration,
                 conf_identity,
@@ -140,6 +143,15 @@ pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreada
     }
 }
 
+/// The vendor JSON of a record whose envelope held it as text (`rec.body` is `None`),
+/// read from `rec.original`; the message says why it cannot be read. Such a record is
+/// then answered as one that cannot be read: its text and tags kept, its `_conf` not
+/// applied.
+pub fn body_text<'r>(rec: &'r Record<'_>, opts: &Options) -> Result<Value<'r>, String> {
+    let key = rec.text_field.as_deref().unwrap_or("message");
+    parse_limited(&rec.original, &opts.limits, &format!("`{key}`"))
+}
+
 enum Envelope {
     /// The vendor JSON is text in this field.
     Text(String),
@@ -147,14 +159,14 @@ enum Envelope {
     Parsed,
 }
 
-fn find_envelope(outer: &Map<String, Value>, opts: &Options) -> Option<Envelope> {
+fn find_envelope(outer: &Map<'_>, opts: &Options) -> Option<Envelope> {
     if let Some(f) = &opts.raw_field
         && lookup_text(outer, f).is_some()
     {
         return Some(Envelope::Text(f.clone()));
     }
     for f in TEXT_FIELDS {
-        if outer.get(*f).is_some_and(Value::is_string) {
+        if outer.get(f).is_some_and(Value::is_string) {
             return Some(Envelope::Text((*f).to_string()));
         }
     }
@@ -171,7 +183,7 @@ fn find_envelope(outer: &Map<String, Value>, opts: &Options) -> Option<Envelope>
 }
 
 /// A string at a dotted key, either literally (`"event.original": …`) or nested.
-fn lookup_text<'a>(outer: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+fn lookup_text<'a>(outer: &'a Map<'_>, key: &str) -> Option<&'a str> {
     if let Some(Value::String(s)) = outer.get(key) {
         return Some(s);
     }
@@ -179,7 +191,7 @@ fn lookup_text<'a>(outer: &'a Map<String, Value>, key: &str) -> Option<&'a str> 
     lookup_text(outer.get(head)?.as_object()?, rest)
 }
 
-fn take_text(outer: &mut Map<String, Value>, key: &str) -> Option<String> {
+fn take_text<'a>(outer: &mut Map<'a>, key: &str) -> Option<Cow<'a, str>> {
     if let Some(Value::String(_)) = outer.get(key) {
         return match outer.remove(key) {
             Some(Value::String(s)) => Some(s),
@@ -190,7 +202,7 @@ fn take_text(outer: &mut Map<String, Value>, key: &str) -> Option<String> {
     take_text(outer.get_mut(head)?.as_object_mut()?, rest)
 }
 
-fn add_tags(tags: &mut Vec<String>, v: Value) {
+fn add_tags(tags: &mut Vec<String>, v: Value<'_>) {
     let mut add = |t: String| {
         if !t.is_empty() && !tags.contains(&t) {
             tags.push(t);
@@ -198,7 +210,7 @@ fn add_tags(tags: &mut Vec<String>, v: Value) {
     };
     match v {
         Value::Array(a) => a.into_iter().for_each(|t| match t {
-            Value::String(s) => add(s),
+            Value::String(s) => add(s.into_owned()),
             Value::Null => {}
             other => add(other.to_string()),
         }),
@@ -210,7 +222,7 @@ fn add_tags(tags: &mut Vec<String>, v: Value) {
 
 /// Takes `_conf` (an object, or literal `_conf.x` keys as Fluent Bit's `modify` writes
 /// them) out of the record and returns the expiration duration and identity switch found.
-fn take_conf(outer: &mut Map<String, Value>) -> (Option<String>, Option<bool>) {
+fn take_conf(outer: &mut Map<'_>) -> (Option<String>, Option<bool>) {
     const DURATION_KEYS: [&str; 2] = ["ioc_expiration_duration", "ioc_duration_before_deletion"];
     let mut conf = match outer.remove("_conf") {
         Some(Value::Object(m)) => m,
@@ -219,18 +231,21 @@ fn take_conf(outer: &mut Map<String, Value>) -> (Option<String>, Option<bool>) {
     let dotted: Vec<String> = outer
         .keys()
         .filter(|k| k.starts_with("_conf."))
-        .cloned()
+        .map(str::to_string)
         .collect();
     for k in dotted {
         if let Some(v) = outer.remove(&k) {
-            conf.entry(k["_conf.".len()..].to_string()).or_insert(v);
+            let name = k["_conf.".len()..].to_string();
+            if !conf.contains_key(&name) {
+                conf.insert(name, v);
+            }
         }
     }
     // A value that is not a string (`5`, `true`) is passed on as its JSON text, so the
     // mapping's duration check reports it instead of the option silently taking over.
-    let duration = DURATION_KEYS.iter().find_map(|k| match conf.get(*k) {
+    let duration = DURATION_KEYS.iter().find_map(|k| match conf.get(k) {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(s.to_string()),
         Some(other) => Some(other.to_string()),
     });
     let identity = match conf.get("identity") {
@@ -243,9 +258,9 @@ fn take_conf(outer: &mut Map<String, Value>) -> (Option<String>, Option<bool>) {
 
 /// Parses JSON text after checking size, nesting depth and string length without
 /// recursion, so hostile input cannot exhaust a small guest stack.
-pub fn parse_limited(text: &str, limits: &Limits, what: &str) -> Result<Value, String> {
+pub fn parse_limited<'t>(text: &'t str, limits: &Limits, what: &str) -> Result<Value<'t>, String> {
     check_limits(text, limits, what)?;
-    serde_json::from_str(text).map_err(|e| {
+    crate::json::from_str(text).map_err(|e| {
         let snippet: String = text.chars().take(64).collect();
         format!("cannot parse {what} as json: {e}: `{snippet}`")
     })
@@ -348,8 +363,16 @@ fn walk_shape(b: &[u8], limits: &Limits) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json::json;
     use chrono::{TimeZone, Utc};
-    use serde_json::json;
+
+    /// The record's vendor JSON, read from the envelope's text when it held it so.
+    fn body<'r>(r: &'r Record<'_>) -> Value<'r> {
+        match &r.body {
+            Some(b) => b.clone(),
+            None => body_text(r, &opts()).unwrap(),
+        }
+    }
 
     fn opts() -> Options {
         Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
@@ -362,7 +385,7 @@ mod tests {
             &opts(),
         )
         .unwrap();
-        assert_eq!(r.body, json!({"a": 1}));
+        assert_eq!(body(&r), json!({"a": 1}));
         assert_eq!(r.conf_duration.as_deref(), Some("5d"));
         assert!(r.tags.is_empty());
         // the settings are not vendor data: event.original is the record without them
@@ -396,7 +419,7 @@ mod tests {
         let mut o = opts();
         o.tags = vec!["forwarded".into()];
         let r = read(raw, &o).unwrap();
-        assert_eq!(r.body, json!({"b": 2}));
+        assert_eq!(body(&r), json!({"b": 2}));
         assert_eq!(r.original, r#"{"b":2}"#);
         assert_eq!(r.tags, vec!["forwarded", "x", "preserve_original_event"]);
         assert_eq!(r.conf_duration.as_deref(), Some("85d"));
@@ -407,7 +430,7 @@ mod tests {
         let r = read(br#"{"json":{"z":1,"a":2}}"#, &opts()).unwrap();
         assert_eq!(r.original, r#"{"a":2,"z":1}"#);
         let r = read(br#"{"event":{"original":"[1]"}}"#, &opts()).unwrap();
-        assert_eq!(r.body, json!([1]));
+        assert_eq!(body(&r), json!([1]));
         let r = read(
             br#"{"log":"{}","_conf.ioc_expiration_duration":"1h","tags":"a, b"}"#,
             &opts(),
@@ -417,11 +440,11 @@ mod tests {
         assert_eq!(r.tags, vec!["a", "b"]);
         let r = read(br#"{"_conf.identity":"true","x":1}"#, &opts()).unwrap();
         assert_eq!(r.conf_identity, Some(true));
-        assert_eq!(r.body, json!({"x": 1}));
+        assert_eq!(body(&r), json!({"x": 1}));
         let mut o = opts();
         o.raw_field = Some("payload.text".into());
         let r = read(br#"{"payload":{"text":"{\"q\":1}"}}"#, &o).unwrap();
-        assert_eq!(r.body, json!({"q": 1}));
+        assert_eq!(body(&r), json!({"q": 1}));
     }
 
     #[test]
@@ -433,9 +456,12 @@ mod tests {
             e.message
         );
         assert_eq!(e.original, "{\"a\":");
-        let e = read(br#"{"message":"{nope","tags":["t"]}"#, &opts()).unwrap_err();
-        assert_eq!(e.original, "{nope");
-        assert_eq!(e.tags, vec!["t"]);
+        // an envelope's text is read after the envelope: its record keeps text and tags
+        let r = read(br#"{"message":"{nope","tags":["t"]}"#, &opts()).unwrap();
+        let m = body_text(&r, &opts()).unwrap_err();
+        assert!(m.starts_with("cannot parse `message` as json"), "{m}");
+        assert_eq!(r.original, "{nope");
+        assert_eq!(r.tags, vec!["t"]);
         let e = read(b"{\"a\":\"\xff\"}", &opts()).unwrap_err();
         assert!(e.message.contains("utf-8"), "{}", e.message);
         assert!(e.original.contains('\u{fffd}'));
@@ -508,7 +534,7 @@ mod tests {
     #[test]
     fn a_byte_order_mark_is_skipped() {
         let r = read(b"\xEF\xBB\xBF{\"a\":1}", &opts()).unwrap();
-        assert_eq!(r.body, json!({"a": 1}));
+        assert_eq!(body(&r), json!({"a": 1}));
         assert_eq!(r.original, "\u{feff}{\"a\":1}");
     }
 

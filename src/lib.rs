@@ -7,15 +7,21 @@
 //!
 //! ```text
 //! raw bytes ─► envelope::read ─► Record (vendor JSON, tags, _conf)
-//!          ─► sources::<dataset>::map ─► Doc per indicator
+//!          ─► json::Value: the vendor JSON, its strings pointing into the record's text
+//!          ─► sources::<dataset>::map ─► Doc per indicator, borrowing those strings
 //!          ─► finish: constant fields, tags, errors, event.original, identity ─► Finished
 //!          ─► cleanup, written as JSON with a stable key order ([`transform_to_json`]),
 //!             or made a tree, a Document ([`transform`])
 //! ```
 //!
-//! A `Doc` keeps the objects its dotted paths make as small vectors named by the paths'
-//! literals, and the JSON is written from them directly: no `serde_json` tree of the
-//! document is made on the way to its text (see [`doc`]).
+//! The vendor JSON is read into [`json::Value`], not `serde_json::Value`: a string without
+//! escapes is not copied out of the record, and an object is one sorted vector, not a
+//! `BTreeMap` of nodes; what a mapping moves into a document is moved or borrowed, not
+//! copied. A `Doc` keeps the objects its dotted paths make as small vectors named by the
+//! paths' literals, and the JSON is written from them directly: no `serde_json` tree of
+//! the document is made on the way to its text (see [`doc`]). A document borrows its
+//! record, so it is written (or made a tree, or [`Finished::into_owned`]) before the
+//! record goes.
 //!
 //! A whole MISP attribute response takes a shorter way ([`transform_each`], [`stream`]):
 //! split into the text of each attribute without building its tree, then each attribute
@@ -36,6 +42,7 @@ pub mod doc;
 pub mod ecs;
 pub mod envelope;
 pub mod expiration;
+pub mod json;
 pub mod options;
 pub mod sources;
 pub mod stream;
@@ -44,7 +51,8 @@ pub mod bindings;
 
 use std::borrow::Cow;
 
-use serde_json::{Map, Value};
+use json::Value;
+use serde_json::Map;
 
 pub use doc::Doc;
 use doc::Slot;
@@ -54,7 +62,7 @@ pub use options::{Limits, Options, OptionsSpec, SeverityScale};
 pub const ECS_VERSION: &str = "8.11.0";
 
 /// One output document: a JSON object.
-pub type Document = Map<String, Value>;
+pub type Document = Map<String, serde_json::Value>;
 
 /// A data set: one kind of input record and its mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,8 +110,8 @@ fn preserves(opts: &Options, rec_tags: &[String]) -> bool {
     opts.preserve_original_event || rec_tags.iter().any(|t| t == "preserve_original_event")
 }
 
-/// Maps one record's vendor JSON to documents.
-pub type MapFn = fn(Value, &Ctx, &mut Vec<Doc>);
+/// Maps one record's vendor JSON to documents, which may borrow its strings.
+pub type MapFn = for<'v> fn(Value<'v>, &Ctx<'v>, &mut Vec<Doc<'v>>);
 
 /// What the final cleanup of a document removes (each as the Elastic pipeline does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,7 +226,7 @@ pub fn transform_finished(
     dataset: Dataset,
     raw: &[u8],
     opts: &Options,
-    emit: &mut dyn FnMut(Finished),
+    emit: &mut dyn FnMut(Finished<'_>),
 ) {
     let info = dataset.info();
     if let Some((s, text, list)) = streamed(dataset, raw, opts) {
@@ -265,14 +273,28 @@ pub fn streamed<'a>(
 }
 
 /// The general path: the record read into one tree, mapped, then each document finished.
-fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn FnMut(Finished)) {
-    let rec = match envelope::read(raw, opts) {
+fn transform_tree(
+    info: &DatasetInfo,
+    raw: &[u8],
+    opts: &Options,
+    emit: &mut dyn FnMut(Finished<'_>),
+) {
+    let mut rec = match envelope::read(raw, opts) {
         Ok(r) => r,
         Err(u) => {
             let mut d = Doc::new();
             d.error(u.message);
-            d.original = Some(u.original);
-            return emit(finish(info, d, "", &u.tags, opts));
+            return emit(finish(info, d, &u.original, &u.tags, opts));
+        }
+    };
+    let read = rec.body.take();
+    let rec = rec;
+    let body = match read.map_or_else(|| envelope::body_text(&rec, opts), Ok) {
+        Ok(body) => body,
+        Err(message) => {
+            let mut d = Doc::new();
+            d.error(message);
+            return emit(finish(info, d, &rec.original, &rec.tags, opts));
         }
     };
     let opts = &*with_conf_identity(opts, rec.conf_identity);
@@ -288,7 +310,7 @@ fn transform_tree(info: &DatasetInfo, raw: &[u8], opts: &Options, emit: &mut dyn
         preserve: preserves(opts, &rec.tags),
     };
     let mut docs = Vec::new();
-    (info.map)(rec.body, &ctx, &mut docs);
+    (info.map)(body, &ctx, &mut docs);
     if docs.len() > opts.limits.max_documents {
         return emit(too_many(info, docs.len(), &rec.original, &rec.tags, opts));
     }
@@ -305,14 +327,24 @@ pub const NOTHING_TO_MAP: &str = "record holds no indicator (an empty list, misp
 /// cannot take what the core made of a record (the Fluent Bit filter, which must answer
 /// every record with exactly one). It keeps what a document of the record would keep: the
 /// vendor text as `event.original`, the envelope's tags and `_conf.identity`.
-pub fn error_document(dataset: Dataset, raw: &[u8], message: String, opts: &Options) -> Finished {
+pub fn error_document(
+    dataset: Dataset,
+    raw: &[u8],
+    message: String,
+    opts: &Options,
+) -> Finished<'static> {
     let info = dataset.info();
     match envelope::read(raw, opts) {
+        // as `transform` answers a record whose envelope's text cannot be read: without
+        // its `_conf`
+        Ok(rec) if rec.body.is_none() && envelope::body_text(&rec, opts).is_err() => {
+            error_doc(info, message, &rec.original, &rec.tags, opts).into_owned()
+        }
         Ok(rec) => {
             let opts = with_conf_identity(opts, rec.conf_identity);
-            error_doc(info, message, &rec.original, &rec.tags, &opts)
+            error_doc(info, message, &rec.original, &rec.tags, &opts).into_owned()
         }
-        Err(u) => error_doc(info, message, &u.original, &u.tags, opts),
+        Err(u) => error_doc(info, message, &u.original, &u.tags, opts).into_owned(),
     }
 }
 
@@ -328,26 +360,26 @@ fn with_conf_identity(opts: &Options, identity: Option<bool>) -> Cow<'_, Options
 }
 
 /// A document holding only `message` as its error, keeping `original`.
-fn error_doc(
+fn error_doc<'v>(
     info: &DatasetInfo,
     message: String,
-    original: &str,
-    rec_tags: &[String],
+    original: &'v str,
+    rec_tags: &'v [String],
     opts: &Options,
-) -> Finished {
+) -> Finished<'v> {
     let mut d = Doc::new();
     d.error(message);
     finish(info, d, original, rec_tags, opts)
 }
 
 /// The error document of a record that yields more documents than `max_documents`.
-fn too_many(
+fn too_many<'v>(
     info: &DatasetInfo,
     count: usize,
-    original: &str,
-    rec_tags: &[String],
+    original: &'v str,
+    rec_tags: &'v [String],
     opts: &Options,
-) -> Finished {
+) -> Finished<'v> {
     let message = format!(
         "record yields {count} document(s), over the limit max_documents = {}; {}",
         opts.limits.max_documents,
@@ -368,13 +400,13 @@ pub fn transform_to_json(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<St
 /// cleanup: written as JSON ([`Finished::write_json`]) or made a tree
 /// ([`Finished::into_document`]), which serialises to the same bytes.
 #[derive(Debug, Clone)]
-pub struct Finished {
-    fields: doc::Fields,
+pub struct Finished<'v> {
+    fields: doc::Fields<'v>,
     cleanup: Cleanup,
     error: bool,
 }
 
-impl Finished {
+impl Finished<'_> {
     /// Whether it is an error document (`event.kind: pipeline_error`).
     pub fn is_error(&self) -> bool {
         self.error
@@ -405,6 +437,15 @@ impl Finished {
         self.fields.write_json(self.cleanup, out);
     }
 
+    /// The document owning every string, free of the record it was made from.
+    pub fn into_owned(self) -> Finished<'static> {
+        Finished {
+            fields: self.fields.into_owned(),
+            cleanup: self.cleanup,
+            error: self.error,
+        }
+    }
+
     /// The document's JSON, cleaned.
     pub fn to_json(self) -> String {
         // Documents are 1–3 KB: start at 2 KB rather than growing from a few bytes.
@@ -428,13 +469,13 @@ pub fn to_json(doc: &Document) -> String {
 
 /// Adds what every document carries and turns the collected errors into Elastic's
 /// `pipeline_error` shape.
-fn finish(
+fn finish<'v>(
     info: &DatasetInfo,
-    mut doc: Doc,
-    original: &str,
-    rec_tags: &[String],
+    mut doc: Doc<'v>,
+    original: &'v str,
+    rec_tags: &'v [String],
     opts: &Options,
-) -> Finished {
+) -> Finished<'v> {
     let own_original = doc.original.take();
     let key = doc.key.take();
     let fingerprint = doc.fingerprint.take();
@@ -466,7 +507,7 @@ fn finish(
         ],
     );
     d.put_under("labels", [("is_ioc_transform_source", Slot::Lit("true"))]);
-    let original = own_original.as_deref().unwrap_or(original);
+    let original: Cow<'v, str> = own_original.map_or(Cow::Borrowed(original), Cow::Owned);
     if opts.identity {
         // A document without an indicator identity (an error document, a record without
         // ids) is keyed by its own text: the same record sent again replaces its document
@@ -522,6 +563,7 @@ fn finish(
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+    use serde_json::Value;
 
     fn opts() -> Options {
         Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())

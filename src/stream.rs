@@ -8,7 +8,7 @@
 //! valid UTF-8, take this path; anything else goes through [`crate::envelope::read`] as
 //! before.
 
-use serde_json::Value;
+use crate::json::Value;
 use serde_json::value::RawValue;
 
 use crate::{Ctx, Doc};
@@ -37,7 +37,7 @@ pub struct Streaming {
     pub documents: fn(&RawValue) -> usize,
     /// Maps item `index` of the list at `field` into `out` (what the tree path does for
     /// each item).
-    pub item: fn(usize, Value, &str, &Ctx, &mut Vec<Doc>),
+    pub item: for<'v> fn(usize, Value<'v>, &str, &Ctx<'v>, &mut Vec<Doc<'v>>),
 }
 
 /// Whether `raw` opens (after a byte-order mark and white space) with `[`, or with `{`
@@ -83,15 +83,15 @@ pub fn only_key<'a>(text: &'a str, key: &str) -> Option<&'a RawValue> {
 /// Maps one item into `out`: parsed on its own; an item that cannot be parsed (a number
 /// out of range, which the splitting scan does not evaluate) becomes an error document of
 /// its own, keeping its text.
-pub fn map_item(
+pub fn map_item<'v>(
     s: &Streaming,
     index: usize,
-    raw: &RawValue,
+    raw: &'v RawValue,
     field: &str,
-    ctx: &Ctx,
-    out: &mut Vec<Doc>,
+    ctx: &Ctx<'v>,
+    out: &mut Vec<Doc<'v>>,
 ) {
-    match serde_json::from_str::<Value>(raw.get()) {
+    match crate::json::from_str(raw.get()) {
         Ok(v) => (s.item)(index, v, field, ctx, out),
         Err(e) => {
             let mut d = Doc::new();

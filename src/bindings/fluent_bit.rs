@@ -47,7 +47,7 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 
-use crate::{Dataset, Finished, Options};
+use crate::{Dataset, Options};
 
 /// The Fluent Bit `wasm` filter setting that bounds the records the host can copy in.
 pub const HEAP_SETTING: &str = "wasm_heap_size";
@@ -55,7 +55,7 @@ pub const HEAP_SETTING: &str = "wasm_heap_size";
 /// The answer of the last call; the host copies it before the next call, which frees it.
 static OUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
-/// What one call returns: one document for every record.
+/// What one call returns, written to `out` as JSON: one document for every record.
 ///
 /// `record` is `None` when the host passed `record_ptr == 0`; `record_len` is then the
 /// length of the record it could not copy.
@@ -65,27 +65,34 @@ pub fn filter(
     time_nsec: u32,
     record: Option<&[u8]>,
     record_len: u32,
-) -> Finished {
+    out: &mut Vec<u8>,
+) {
     let opts = Options::fluent_bit(record_time(time_sec, time_nsec));
     let Some(raw) = record else {
         let msg = format!(
             "record of {record_len} bytes did not reach the filter: it is larger than the fluent bit wasm heap; raise `{HEAP_SETTING}` of the `wasm` filter above {record_len} bytes"
         );
-        return crate::error_document(dataset, b"", msg, &opts);
+        return crate::error_document(dataset, b"", msg, &opts).write_json(out);
     };
-    let mut docs = Vec::new();
-    crate::transform_finished(dataset, raw, &opts, &mut |d| docs.push(d));
-    match (docs.pop(), docs.len()) {
-        (None, _) => crate::error_document(dataset, raw, crate::NOTHING_TO_MAP.to_string(), &opts),
-        (Some(doc), 0) => doc,
-        (Some(_), n) => {
-            let msg = format!(
-                "record yields {} documents but a fluent bit filter returns one record per record: split the record before the `wasm` filter (one misp attribute per record), or use `ti-ecs serve`",
-                n + 1
-            );
-            crate::error_document(dataset, raw, msg, &opts)
+    // The first document is written as it comes (it borrows the record, which lives only
+    // through the call); a second one means the answer is an error document instead.
+    let start = out.len();
+    let mut count = 0usize;
+    crate::transform_finished(dataset, raw, &opts, &mut |d| {
+        count += 1;
+        if count == 1 {
+            d.write_json(out);
         }
-    }
+    });
+    let message = match count {
+        0 => crate::NOTHING_TO_MAP.to_string(),
+        1 => return,
+        n => format!(
+            "record yields {n} documents but a fluent bit filter returns one record per record: split the record before the `wasm` filter (one misp attribute per record), or use `ti-ecs serve`"
+        ),
+    };
+    out.truncate(start);
+    crate::error_document(dataset, raw, message, &opts).write_json(out);
 }
 
 /// The time Fluent Bit gives the record; a nanosecond part out of range is dropped.
@@ -119,7 +126,7 @@ unsafe fn call(
     // The previous answer's buffer goes first: the host has copied it, and without it no
     // block of the allocation arena is live, so the arena starts over (`arena.rs`).
     *out = Vec::new();
-    filter(dataset, time_sec, time_nsec, record, record_len).write_json(&mut out);
+    filter(dataset, time_sec, time_nsec, record, record_len, &mut out);
     out.push(0);
     out.as_ptr()
 }
@@ -220,8 +227,9 @@ mod tests {
 
     #[test]
     fn missing_record_names_the_heap_setting_and_length() {
-        let doc = filter(Dataset::MispThreat, T, 0, None, 70_000);
-        let v = Value::Object(doc.into_document());
+        let mut out = Vec::new();
+        filter(Dataset::MispThreat, T, 0, None, 70_000, &mut out);
+        let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["event"]["kind"], "pipeline_error");
         let msg = v["error"]["message"][0].as_str().unwrap();
         assert!(
@@ -307,8 +315,9 @@ mod tests {
                 br#"{"message":"{\"a\":1}","tags":["t"],"_conf.ioc_expiration_duration":"5d"}"#;
             let docs = crate::transform_to_json(ds, raw, &Options::fluent_bit(record_time(T, 0)));
             if docs.len() == 1 {
-                let doc = filter(ds, T, 0, Some(raw), raw.len() as u32);
-                assert_eq!(doc.to_json(), docs[0], "{ds}");
+                let mut out = Vec::new();
+                filter(ds, T, 0, Some(raw), raw.len() as u32, &mut out);
+                assert_eq!(String::from_utf8(out).unwrap(), docs[0], "{ds}");
             }
         }
     }

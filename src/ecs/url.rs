@@ -21,7 +21,7 @@
 //! no host at all (underscores, non-ASCII names), a host the WHATWG parser accepts is
 //! still reported: a small improvement over Elasticsearch that only adds `domain`.
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::Doc;
 
@@ -54,7 +54,11 @@ pub struct UrlParts {
 /// `.path` (percent-decoded), `.query`, `.fragment`, `.extension`, `.username`,
 /// `.password` and `.user_info` where present. On failure nothing is set and the error
 /// names the value.
-pub fn set_url_parts(doc: &mut Doc, prefix: &'static str, original: &str) -> Result<(), String> {
+pub fn set_url_parts<'v>(
+    doc: &mut Doc<'v>,
+    prefix: &'static str,
+    original: &str,
+) -> Result<(), String> {
     let p = parse(original)?;
     let strings = [
         ("original", Some(original.to_string())),

@@ -5,8 +5,10 @@
 //! error message). A field that cannot be read stays in `anomali.threatstream` as sent,
 //! and the document gets an error naming the field and the value.
 
+use std::borrow::Cow;
+
+use crate::json::{Map, Value};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
-use serde_json::{Map, Value};
 
 use crate::options::SeverityScale;
 use crate::{Ctx, Doc, dates, expiration};
@@ -16,9 +18,9 @@ const QUOTE_MAX: usize = 200;
 
 /// A vendor value as quoted in error messages: strings as they are, anything else as
 /// compact JSON; long values are cut.
-pub fn show(v: &Value) -> String {
+pub fn show<'v>(v: &Value<'v>) -> String {
     let s = match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.to_string(),
         other => other.to_string(),
     };
     if s.chars().count() > QUOTE_MAX {
@@ -30,17 +32,17 @@ pub fn show(v: &Value) -> String {
 }
 
 /// `cannot read `json.<field>` as <what>: `<value>``.
-pub fn bad(field: &str, what: &str, v: &Value) -> String {
+pub fn bad<'v>(field: &str, what: &str, v: &Value<'v>) -> String {
     format!("cannot read `json.{field}` as {what}: `{}`", show(v))
 }
 
 /// Text of a scalar: strings as they are, numbers and booleans written out. `None` for
 /// null, arrays and objects.
-pub fn scalar_text(v: &Value) -> Option<String> {
+pub fn scalar_text<'v>(v: &Value<'v>) -> Option<Cow<'v, str>> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(number_text(n)),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(Cow::Owned(number_text(n))),
+        Value::Bool(b) => Some(Cow::Owned(b.to_string())),
         _ => None,
     }
 }
@@ -60,7 +62,7 @@ pub fn number_text(n: &serde_json::Number) -> String {
 }
 
 /// A finite number from a JSON number or a numeric string (`"48.85"`).
-pub fn number(v: &Value) -> Option<f64> {
+pub fn number<'v>(v: &Value<'v>) -> Option<f64> {
     let f = match v {
         Value::Number(n) => n.as_f64()?,
         Value::String(s) => s.trim().parse::<f64>().ok()?,
@@ -71,7 +73,7 @@ pub fn number(v: &Value) -> Option<f64> {
 
 /// Takes `field` out of `j` as a non-empty string. A scalar of another type is written
 /// out; an array or object is an error and stays in `j`.
-pub fn take_text(j: &mut Map<String, Value>, d: &mut Doc, field: &str) -> Option<String> {
+pub fn take_text<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) -> Option<Cow<'v, str>> {
     let v = j.remove(field)?;
     if let Value::String(s) = v {
         // taken out: moved, not copied
@@ -91,7 +93,7 @@ pub fn take_text(j: &mut Map<String, Value>, d: &mut Doc, field: &str) -> Option
 
 /// Reads `field` of `j` as a non-empty string without taking it out (errors as
 /// [`take_text`], the value stays either way).
-pub fn peek_text(j: &Map<String, Value>, d: &mut Doc, field: &str) -> Option<String> {
+pub fn peek_text<'v>(j: &Map<'v>, d: &mut Doc<'v>, field: &str) -> Option<Cow<'v, str>> {
     let v = j.get(field)?;
     match scalar_text(v) {
         Some(s) if s.is_empty() => None,
@@ -106,7 +108,7 @@ pub fn peek_text(j: &Map<String, Value>, d: &mut Doc, field: &str) -> Option<Str
 
 /// Rewrites `field` of `j` as a string (ids, which Elastic converts to strings). An
 /// array or object is an error and is left as it is.
-pub fn stringify(j: &mut Map<String, Value>, d: &mut Doc, field: &str) -> Option<String> {
+pub fn stringify<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) -> Option<Cow<'v, str>> {
     let v = j.get_mut(field)?;
     match v {
         // already a string: left in place
@@ -127,14 +129,14 @@ pub fn stringify(j: &mut Map<String, Value>, d: &mut Doc, field: &str) -> Option
 
 /// Trusted circle ids as a list of strings: from a comma-separated string (`",10015,"`
 /// → `["10015"]`), a list, or a single number. Empty results remove the field.
-pub fn circle_ids(j: &mut Map<String, Value>, d: &mut Doc, field: &str) {
+pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
     let Some(v) = j.remove(field) else { return };
     let ids: Vec<Value> = match &v {
         Value::String(s) => s
             .split(',')
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .map(Value::from)
+            .map(|t| Value::from(t.to_string()))
             .collect(),
         Value::Number(n) => vec![Value::from(number_text(n))],
         Value::Array(a) => {
@@ -178,7 +180,7 @@ pub fn severity(word: &str, scale: SeverityScale) -> Option<i64> {
 }
 
 /// Sets `event.severity` from the word at `field` (kept in place).
-pub fn set_severity(d: &mut Doc, v: Option<&Value>, field: &str, scale: SeverityScale) {
+pub fn set_severity<'v>(d: &mut Doc<'v>, v: Option<&Value<'v>>, field: &str, scale: SeverityScale) {
     match v {
         Some(Value::String(s)) => {
             if let Some(n) = severity(s, scale) {
@@ -210,7 +212,7 @@ pub fn confidence_word(score: f64) -> &'static str {
 }
 
 /// Sets `threat.indicator.confidence` from `field` of `j` (kept in place).
-pub fn set_confidence(d: &mut Doc, j: &Map<String, Value>, field: &str) {
+pub fn set_confidence<'v>(d: &mut Doc<'v>, j: &Map<'v>, field: &str) {
     let Some(v) = j.get(field).filter(|v| !v.is_null()) else {
         return;
     };
@@ -222,10 +224,10 @@ pub fn set_confidence(d: &mut Doc, j: &Map<String, Value>, field: &str) {
 
 /// `threat.indicator.geo.location` from the feed's latitude and longitude, only when both
 /// are present and valid; both fields leave `j` unless unreadable.
-pub fn set_location(d: &mut Doc, j: &mut Map<String, Value>, lat_field: &str, lon_field: &str) {
+pub fn set_location<'v>(d: &mut Doc<'v>, j: &mut Map<'v>, lat_field: &str, lon_field: &str) {
     let lat = j.remove(lat_field).filter(|v| !v.is_null());
     let lon = j.remove(lon_field).filter(|v| !v.is_null());
-    let mut read = |field: &str, v: Option<Value>, limit: f64| -> Option<f64> {
+    let mut read = |field: &str, v: Option<Value<'v>>, limit: f64| -> Option<f64> {
         let v = v?;
         match number(&v).filter(|n| n.abs() <= limit) {
             Some(n) => Some(n),
@@ -251,7 +253,7 @@ pub fn set_location(d: &mut Doc, j: &mut Map<String, Value>, lat_field: &str, lo
 
 /// `threat.indicator.as.number` from `field` (`"45102"`, `45102`, `"AS45102"`); an empty
 /// string is skipped. The field leaves `j` unless unreadable.
-pub fn set_asn(d: &mut Doc, j: &mut Map<String, Value>, field: &str) {
+pub fn set_asn<'v>(d: &mut Doc<'v>, j: &mut Map<'v>, field: &str) {
     let Some(v) = j.remove(field) else { return };
     let n = match &v {
         Value::Null => return,
@@ -278,14 +280,14 @@ pub fn set_asn(d: &mut Doc, j: &mut Map<String, Value>, field: &str) {
 
 /// Sets `threat.indicator.ip` and `related.ip` from `field`; an invalid address is an
 /// error and stays in `j`. Returns the address text when valid.
-pub fn set_ip(d: &mut Doc, j: &mut Map<String, Value>, field: &str) -> Option<String> {
+pub fn set_ip<'v>(d: &mut Doc<'v>, j: &mut Map<'v>, field: &str) -> Option<Cow<'v, str>> {
     let v = j.remove(field)?;
     match &v {
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,
         Value::String(s) if crate::ecs::ip::parse(s).is_some() => {
-            d.set("threat.indicator.ip", s.as_str());
-            d.push_unique("related.ip", s.as_str());
+            d.set("threat.indicator.ip", s.clone());
+            d.push_unique("related.ip", s.clone());
             Some(s.clone())
         }
         Value::String(s) => {
@@ -302,7 +304,7 @@ pub fn set_ip(d: &mut Doc, j: &mut Map<String, Value>, field: &str) -> Option<St
 }
 
 /// Reads `field` of `j` as a date; an unreadable value is an error (the value stays).
-pub fn peek_date(j: &Map<String, Value>, d: &mut Doc, field: &str) -> Option<DateTime<Utc>> {
+pub fn peek_date<'v>(j: &Map<'v>, d: &mut Doc<'v>, field: &str) -> Option<DateTime<Utc>> {
     let v = j.get(field).filter(|v| !v.is_null())?;
     match v.as_str().filter(|s| !s.is_empty()) {
         Some(s) => match dates::parse_iso(s) {
@@ -328,9 +330,9 @@ pub fn peek_date(j: &Map<String, Value>, d: &mut Doc, field: &str) -> Option<Dat
 
 /// Moves the date at `field` to `target` in `.SSSZ` form; an unreadable value is an
 /// error and stays in `j`.
-pub fn move_date(
-    d: &mut Doc,
-    j: &mut Map<String, Value>,
+pub fn move_date<'v>(
+    d: &mut Doc<'v>,
+    j: &mut Map<'v>,
     field: &str,
     target: &'static str,
 ) -> Option<DateTime<Utc>> {
@@ -349,7 +351,7 @@ pub fn move_date(
 
 /// The expiration duration in effect; a bad one falls back to 90 days and records
 /// `message` (Elastic's wording) followed by the reason.
-pub fn duration(ctx: &Ctx, d: &mut Doc, message: &str) -> Duration {
+pub fn duration<'v>(ctx: &Ctx, d: &mut Doc<'v>, message: &str) -> Duration {
     match expiration::parse_duration(ctx.duration) {
         Ok(x) => x,
         Err(e) => {
@@ -376,7 +378,7 @@ pub fn expiry(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
 
 /// Whether a `status` / `state` value means the indicator is no longer live: anything
 /// but `active` (case and blanks ignored). A missing or empty status is live.
-pub fn inactive(status: Option<&Value>) -> bool {
+pub fn inactive<'v>(status: Option<&Value<'v>>) -> bool {
     match status {
         Some(Value::String(s)) => {
             let s = s.trim();
@@ -387,7 +389,7 @@ pub fn inactive(status: Option<&Value>) -> bool {
 }
 
 /// A document for an item that is not an indicator object.
-pub fn not_an_object(what: &str, item: &Value) -> Doc {
+pub fn not_an_object<'v>(what: &str, item: &Value<'v>) -> Doc<'v> {
     let mut d = Doc::new();
     d.error(format!(
         "cannot read {what} as an indicator object: `{}`",
@@ -398,12 +400,12 @@ pub fn not_an_object(what: &str, item: &Value) -> Doc {
 
 /// Maps each item of a list: objects through `one`, anything else to an error document;
 /// every document keeps its own item as `event.original`.
-pub fn fan_out(
-    items: Vec<Value>,
+pub fn fan_out<'v>(
+    items: Vec<Value<'v>>,
     what: &str,
     ctx: &Ctx,
-    out: &mut Vec<Doc>,
-    one: fn(Map<String, Value>, &Ctx) -> Doc,
+    out: &mut Vec<Doc<'v>>,
+    one: fn(Map<'v>, &Ctx) -> Doc<'v>,
 ) {
     for (i, item) in items.into_iter().enumerate() {
         let original = serde_json::to_string(&item).unwrap_or_default();
@@ -419,7 +421,7 @@ pub fn fan_out(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::json::json;
 
     #[test]
     fn severity_scales() {
@@ -494,9 +496,9 @@ mod tests {
 
     #[test]
     fn circle_id_shapes() {
-        let run = |v: Value| {
+        let run = |v: Value<'static>| {
             let mut j = Map::new();
-            j.insert("t".into(), v);
+            j.insert("t", v);
             let mut d = Doc::new();
             circle_ids(&mut j, &mut d, "t");
             (j.get("t").cloned(), d.errors().len())
@@ -518,9 +520,9 @@ mod tests {
 
     #[test]
     fn asn_shapes() {
-        let run = |v: Value| {
+        let run = |v: Value<'static>| {
             let mut j = Map::new();
-            j.insert("asn".into(), v);
+            j.insert("asn", v);
             let mut d = Doc::new();
             set_asn(&mut d, &mut j, "asn");
             (
@@ -544,8 +546,8 @@ mod tests {
     fn location_needs_both_valid() {
         let run = |lat: Value, lon: Value| {
             let mut j = Map::new();
-            j.insert("lat".into(), lat);
-            j.insert("lon".into(), lon);
+            j.insert("lat", lat);
+            j.insert("lon", lon);
             let mut d = Doc::new();
             set_location(&mut d, &mut j, "lat", "lon");
             (
@@ -556,7 +558,7 @@ mod tests {
         };
         assert_eq!(
             run(json!(1.5), json!("2.5")),
-            (Some(json!({"lat": 1.5, "lon": 2.5})), 0, 0)
+            (Some(serde_json::json!({"lat": 1.5, "lon": 2.5})), 0, 0)
         );
         assert_eq!(run(json!(1.5), json!(null)), (None, 0, 0));
         assert_eq!(run(json!(91), json!(0)), (None, 1, 1));

@@ -42,7 +42,7 @@
 //! `shared/reference/elastic/ti_anomali/BEHAVIOUR.md` §2b, §4, §5, §6, §7, §10; the
 //! differences from Elastic are listed in `docs/PARITY-anomali.md`.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::common::{self, bad, peek_text, take_text};
 use super::itype;
@@ -69,7 +69,7 @@ const REMOVED: &[&str] = &[
 ];
 
 /// Maps one record: an intelligence object, a response page, or a list of objects.
-pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
+pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match body {
         Value::Object(mut page) if page.contains_key("objects") => match page.remove("objects") {
             Some(Value::Array(items)) => common::fan_out(items, "json.objects", ctx, out, object),
@@ -96,14 +96,14 @@ pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
 }
 
 /// The agent's error event: an `error` object and no indicator fields.
-fn is_api_error(j: &Map<String, Value>) -> bool {
+fn is_api_error<'v>(j: &Map<'v>) -> bool {
     j.get("error").is_some_and(Value::is_object)
         && !j.contains_key("value")
         && !j.contains_key("itype")
 }
 
 /// Maps one intelligence object.
-fn object(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
+fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     let mut d = Doc::new();
     let now = ctx.opts.now;
     d.enrichment();
@@ -201,12 +201,12 @@ fn object(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
     if let Some(v) = &value {
         match kind.as_deref() {
             Some("email") => {
-                d.set("threat.indicator.email.address", v.as_str());
-                d.push_unique("related.user", v.as_str());
+                d.set("threat.indicator.email.address", v.clone());
+                d.push_unique("related.user", v.clone());
             }
             Some("domain") => {
-                d.set("threat.indicator.url.domain", v.as_str());
-                d.push_unique("related.hosts", v.as_str());
+                d.set("threat.indicator.url.domain", v.clone());
+                d.push_unique("related.hosts", v.clone());
             }
             Some("url") => {
                 match crate::ecs::url::set_url_parts(&mut d, "threat.indicator.url", v) {
@@ -220,7 +220,7 @@ fn object(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
                     }
                     Err(_) => d.error(format!(
                         "cannot parse `json.value` as a url: `{}`",
-                        common::show(&Value::from(v.as_str()))
+                        common::show(&Value::from(v.clone()))
                     )),
                 }
             }
@@ -230,25 +230,25 @@ fn object(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
                     .and_then(crate::ecs::hash::field_by_name)
                     .or_else(|| crate::ecs::hash::field_by_length(v));
                 if let Some(f) = field {
-                    d.set(&format!("threat.indicator.file.hash.{f}"), v.as_str());
+                    d.set(&format!("threat.indicator.file.hash.{f}"), v.clone());
                 }
-                d.push_unique("related.hash", v.as_str());
+                d.push_unique("related.hash", v.clone());
             }
             Some("ip" | "ipv6")
                 if d.get("threat.indicator.ip").is_none() && crate::ecs::ip::parse(v).is_some() =>
             {
-                d.set("threat.indicator.ip", v.as_str());
-                d.push_unique("related.ip", v.as_str());
+                d.set("threat.indicator.ip", v.clone());
+                d.push_unique("related.ip", v.clone());
             }
             _ => {}
         }
-        d.set("threat.indicator.name", v.as_str());
+        d.set("threat.indicator.name", v.clone());
         if let Some(t) = itype_text.as_deref() {
             if t.ends_with("_ssdeep") {
-                d.set("threat.indicator.file.hash.ssdeep", v.as_str());
-                d.push_unique("related.hash", v.as_str());
+                d.set("threat.indicator.file.hash.ssdeep", v.clone());
+                d.push_unique("related.hash", v.clone());
             } else if t.ends_with("_file_name") {
-                d.set("threat.indicator.file.path", v.as_str());
+                d.set("threat.indicator.file.path", v.clone());
             }
         }
     }
@@ -268,7 +268,7 @@ fn object(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
     common::stringify(&mut j, &mut d, "update_id");
     meta(&mut d, &mut j);
     for f in REMOVED {
-        j.remove(*f);
+        j.remove(f);
     }
     d.key = Some(match id {
         Some(id) => format!("{DATASET}:{id}"),
@@ -279,7 +279,7 @@ fn object(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
 }
 
 /// `tags[].name` → `tags`; the field leaves `j` unless unreadable.
-fn tags(d: &mut Doc, j: &mut Map<String, Value>) {
+fn tags<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
     match j.remove("tags") {
         Some(Value::Array(items)) => {
             for (i, t) in items.iter().enumerate() {
@@ -291,7 +291,7 @@ fn tags(d: &mut Doc, j: &mut Map<String, Value>) {
                             common::show(t)
                         )),
                     },
-                    Value::String(s) => d.tag(s.as_str()),
+                    Value::String(s) => d.tag(s.to_string()),
                     Value::Null => {}
                     other => d.error(format!(
                         "cannot read a tag name in `json.tags[{i}]`: `{}`",
@@ -310,7 +310,7 @@ fn tags(d: &mut Doc, j: &mut Map<String, Value>) {
 
 /// `meta.registrant_*` → `meta.registrant.*` (email also to `related.user`); drops
 /// `meta.detail` and `meta.detail2`.
-fn meta(d: &mut Doc, j: &mut Map<String, Value>) {
+fn meta<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
     let Some(meta) = j.get_mut("meta") else {
         return;
     };
@@ -335,12 +335,10 @@ fn meta(d: &mut Doc, j: &mut Map<String, Value>) {
             registrant.insert(part.to_string(), v);
         }
     }
-    if let Some(email) = registrant
-        .get("email")
-        .and_then(Value::as_str)
-        .filter(|e| !e.is_empty())
+    if let Some(Value::String(email)) = registrant.get("email")
+        && !email.is_empty()
     {
-        d.push_unique("related.user", email);
+        d.push_unique("related.user", email.clone());
     }
     if !registrant.is_empty() {
         m.insert("registrant".to_string(), Value::Object(registrant));
@@ -352,7 +350,7 @@ mod tests {
     use super::*;
     use crate::Options;
     use chrono::{TimeZone, Utc};
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     fn opts() -> Options {
         Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
@@ -368,7 +366,7 @@ mod tests {
             preserve: false,
         };
         let mut out = Vec::new();
-        map(v, &ctx, &mut out);
+        map(v.into(), &ctx, &mut out);
         out.into_iter()
             .map(|d| {
                 let errors = d.errors().to_vec();

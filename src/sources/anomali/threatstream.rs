@@ -40,7 +40,7 @@
 //! `shared/reference/elastic/ti_anomali/BEHAVIOUR.md` §2a, §3, §5, §6, §7; the differences
 //! from Elastic are listed in `docs/PARITY-anomali.md`.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::common::{self, bad, peek_text, take_text};
 use super::itype;
@@ -58,7 +58,7 @@ const NS: &str = "anomali.threatstream";
 pub const NO_VALUE: &str = "record has no indicator value";
 
 /// Maps one record: an indicator object or a list of them.
-pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
+pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match body {
         Value::Object(j) => out.push(indicator(j, ctx)),
         Value::Array(items) => common::fan_out(items, "json", ctx, out, indicator),
@@ -107,7 +107,7 @@ pub fn split_detail(detail: &str) -> Vec<&str> {
 }
 
 /// Maps one indicator object.
-fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
+fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     let mut d = Doc::new();
     if ctx.opts.identity {
         // The fingerprint covers the indicator object itself, not the text it came in:
@@ -127,13 +127,13 @@ fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
         .or_else(|| kind.as_deref().and_then(itype::type_of_value_kind));
     let value_field = ti_type
         .and_then(value_field_of_type)
-        .filter(|f| j.get(*f).is_some_and(|v| !v.is_null()))
+        .filter(|f| j.get(f).is_some_and(|v| !v.is_null()))
         .or_else(|| kind.as_deref().and_then(value_field_of_kind))
-        .filter(|f| j.get(*f).is_some_and(|v| !v.is_null()))
+        .filter(|f| j.get(f).is_some_and(|v| !v.is_null()))
         .or_else(|| {
             ["url", "domain", "email", "md5", "srcip"]
                 .into_iter()
-                .find(|f| j.get(*f).is_some_and(|v| !v.is_null()))
+                .find(|f| j.get(f).is_some_and(|v| !v.is_null()))
         });
     let value = value_field
         .and_then(|f| j.get(f))
@@ -149,12 +149,12 @@ fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
         // Kept as enrichment, untyped, without an error; the value stays findable.
         None => {
             if let Some(v) = &value {
-                j.insert("value".to_string(), Value::from(v.as_str()));
+                j.insert("value".to_string(), Value::from(v.clone()));
             }
         }
     }
     match &value {
-        Some(v) => d.set("threat.indicator.name", v.as_str()),
+        Some(v) => d.set("threat.indicator.name", v.clone()),
         None => d.error(format!("{NO_VALUE}: none of `json.srcip`, `json.domain`, `json.url`, `json.email`, `json.md5` holds one")),
     }
 
@@ -207,7 +207,7 @@ fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
 
     // The observables.
     if let Some(email) = take_text(&mut j, &mut d, "email") {
-        d.set("threat.indicator.email.address", email.as_str());
+        d.set("threat.indicator.email.address", email.clone());
         // `apt_subject` records carry a subject line here, not a user
         if email.contains('@') {
             d.push_unique("related.user", email);
@@ -235,7 +235,7 @@ fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
     if let Some(domain) = peek_text(&j, &mut d, "domain") {
         if d.get("threat.indicator.url.domain").is_none() {
             j.remove("domain");
-            d.set("threat.indicator.url.domain", domain.as_str());
+            d.set("threat.indicator.url.domain", domain.clone());
         }
         d.push_unique("related.hosts", domain);
     }
@@ -258,7 +258,7 @@ fn indicator(mut j: Map<String, Value>, ctx: &Ctx) -> Doc {
         };
         if let Some(f) = field {
             j.remove("md5");
-            d.set(&format!("threat.indicator.file.hash.{f}"), hash.as_str());
+            d.set(&format!("threat.indicator.file.hash.{f}"), hash.clone());
         }
         d.push_unique("related.hash", hash);
     }
@@ -308,7 +308,7 @@ mod tests {
     use super::*;
     use crate::Options;
     use chrono::{TimeZone, Utc};
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     fn opts() -> Options {
         Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
@@ -323,7 +323,7 @@ mod tests {
             preserve: false,
         };
         let mut out = Vec::new();
-        map(v, &ctx, &mut out);
+        map(v.into(), &ctx, &mut out);
         out.into_iter()
             .map(|d| {
                 let errors = d.errors().to_vec();
@@ -570,7 +570,7 @@ mod tests {
         };
         let mut out = Vec::new();
         map(
-            json!([{"id": 2, "b": 1, "a": 2}, 7, {"id": 3}]),
+            json!([{"id": 2, "b": 1, "a": 2}, 7, {"id": 3}]).into(),
             &ctx,
             &mut out,
         );
@@ -583,7 +583,7 @@ mod tests {
         assert_eq!(out[1].original.as_deref(), Some("7"));
         assert_eq!(out[2].key.as_deref(), Some("ti_anomali.threatstream:3"));
         let mut out = Vec::new();
-        map(json!("text"), &ctx, &mut out);
+        map(json!("text").into(), &ctx, &mut out);
         assert_eq!(
             out[0].errors(),
             ["cannot read json as an indicator object: `text`"]
@@ -734,7 +734,7 @@ mod tests {
         };
         let mut out = Vec::new();
         map(
-            json!({"value_type": "domain", "domain": "k.test"}),
+            json!({"value_type": "domain", "domain": "k.test"}).into(),
             &ctx,
             &mut out,
         );

@@ -31,14 +31,14 @@
 //! `../shared/reference/elastic/ti_misp/BEHAVIOUR.md` §4, §5, §8;
 //! `../shared/reference/misp/FORMAT.md` §1, §3; `docs/PARITY-misp.md`.
 
-use serde_json::{Map, Value};
+use crate::json::{Map, Value};
 
 use super::common::{self, Seen};
 use crate::stream::{self, Items, Streaming};
 use crate::{Ctx, Doc};
 
 /// Maps one record.
-pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
+pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match body {
         Value::Object(mut m) => {
             if !looks_like_attribute(&m) {
@@ -57,13 +57,13 @@ pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
 }
 
 /// An attribute has its own keys; a response or list wrapper has none of them.
-fn looks_like_attribute(m: &Map<String, Value>) -> bool {
+fn looks_like_attribute<'v>(m: &Map<'v>) -> bool {
     ["type", "value", "uuid", "category"]
         .iter()
-        .any(|k| m.contains_key(*k))
+        .any(|k| m.contains_key(k))
 }
 
-fn response(resp: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
+fn response<'v>(resp: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match resp {
         Value::Object(mut r) => match r.remove("Attribute") {
             Some(list) => attribute_list(list, "response.Attribute", ctx, out),
@@ -76,7 +76,7 @@ fn response(resp: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
     }
 }
 
-fn attribute_list(list: Value, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
+fn attribute_list<'v>(list: Value<'v>, field: &str, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match list {
         Value::Array(items) => fan_out(items, field, ctx, out),
         Value::Object(one) => out.push(attribute(one, ctx)),
@@ -86,14 +86,14 @@ fn attribute_list(list: Value, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
 }
 
 /// One document per item, each with its own JSON as `event.original`.
-fn fan_out(items: Vec<Value>, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
+fn fan_out<'v>(items: Vec<Value<'v>>, field: &str, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     for (i, item) in items.into_iter().enumerate() {
         out.push(list_item(i, item, field, ctx));
     }
 }
 
 /// Item `i` of the list at `field`, keeping its own JSON as `event.original`.
-fn list_item(i: usize, item: Value, field: &str, ctx: &Ctx) -> Doc {
+fn list_item<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx) -> Doc<'v> {
     let own = serde_json::to_string(&item).unwrap_or_default();
     let mut d = match item {
         Value::Object(m) => attribute(m, ctx),
@@ -133,7 +133,7 @@ fn split_response(text: &str) -> Option<Items<'_>> {
     stream::list(list.get()).map(|items| Items { field, items })
 }
 
-fn not_an_attribute(field: &str, v: &Value) -> Doc {
+fn not_an_attribute<'v>(field: &str, v: &Value<'v>) -> Doc<'v> {
     let mut d = Doc::new();
     common::start(&mut d);
     d.error(format!(
@@ -144,7 +144,7 @@ fn not_an_attribute(field: &str, v: &Value) -> Doc {
 }
 
 /// One attribute → one document (BEHAVIOUR.md §4, steps in order).
-fn attribute(mut a: Map<String, Value>, ctx: &Ctx) -> Doc {
+fn attribute<'v>(mut a: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     let mut d = Doc::new();
     common::start(&mut d);
 
@@ -191,10 +191,10 @@ fn attribute(mut a: Map<String, Value>, ctx: &Ctx) -> Doc {
     match object {
         Some(Value::Object(mut o)) => {
             if let Some(list) = o.remove("Attribute") {
-                o.insert("attribute".into(), list);
+                o.insert("attribute", list);
             }
             if let Some(mc) = o.remove("meta-category") {
-                o.insert("meta_category".into(), mc);
+                o.insert("meta_category", mc);
             }
             d.set("misp.object", Value::Object(o));
         }
@@ -269,7 +269,7 @@ fn attribute(mut a: Map<String, Value>, ctx: &Ctx) -> Doc {
 
 /// `misp.object.attribute[].timestamp` as dates; a value that is not one stays as it is
 /// (Elastic's `ignore_failure`).
-fn object_attribute_times(d: &mut Doc) {
+fn object_attribute_times<'v>(d: &mut Doc<'v>) {
     let Some(Value::Array(mut list)) = d.remove("misp.object.attribute") else {
         return;
     };
@@ -285,10 +285,9 @@ fn object_attribute_times(d: &mut Doc) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::{Dataset, Options, transform};
     use chrono::{TimeZone, Utc};
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn opts() -> Options {
         Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())

@@ -5,7 +5,9 @@
 //! work on the laid-out document by ECS path.
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::Value;
+use std::borrow::Cow;
+
+use crate::json::Value;
 
 use super::types::{self, Outcome};
 use crate::dates;
@@ -25,16 +27,16 @@ pub const INDICATOR_TYPE: &str = "threat.indicator.type";
 const QUOTE_MAX: usize = 200;
 
 /// The constant event fields of every MISP document.
-pub fn start(d: &mut Doc) {
+pub fn start<'v>(d: &mut Doc<'v>) {
     d.enrichment();
     d.set("threat.indicator.provider", "misp");
 }
 
 /// A raw value as quoted in an error message: strings as they are, other JSON as JSON,
 /// cut at `QUOTE_MAX` characters.
-pub fn quote(v: &Value) -> String {
+pub fn quote<'v>(v: &Value<'v>) -> String {
     let s = match v {
-        Value::String(s) => s.clone(),
+        Value::String(s) => s.to_string(),
         other => other.to_string(),
     };
     cut(&s)
@@ -50,17 +52,17 @@ fn cut(s: &str) -> String {
 }
 
 /// A scalar as text: strings, and numbers written as JSON writes them.
-pub fn text(v: &Value) -> Option<String> {
+pub fn text<'v>(v: &Value<'v>) -> Option<Cow<'v, str>> {
     match v {
         Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
         _ => None,
     }
 }
 
 /// Elasticsearch's `UNIX` date format: epoch seconds, a string (`"1617875568"`, a fraction
 /// allowed) or a number.
-pub fn epoch_seconds(v: &Value) -> Option<DateTime<Utc>> {
+pub fn epoch_seconds<'v>(v: &Value<'v>) -> Option<DateTime<Utc>> {
     match v {
         Value::String(s) => {
             let s = s.trim();
@@ -103,7 +105,7 @@ pub fn epoch_seconds(v: &Value) -> Option<DateTime<Utc>> {
 /// MISP's `first_seen` / `last_seen`: ISO 8601 (what MISP serves), or epoch digits whose
 /// count says the unit — up to 11 seconds, 12–14 milliseconds, 15–17 microseconds (the
 /// openapi form), 18–19 nanoseconds — as a string or a number; a decimal is seconds.
-pub fn seen_time(v: &Value) -> Option<DateTime<Utc>> {
+pub fn seen_time<'v>(v: &Value<'v>) -> Option<DateTime<Utc>> {
     match v {
         Value::String(s) => {
             let t = s.trim();
@@ -140,7 +142,7 @@ fn by_digits(n: i64, len: usize) -> Option<DateTime<Utc>> {
 
 /// A `long` as Elasticsearch's `convert` makes one: an integer, a string of one, or a
 /// whole float.
-pub fn long(v: &Value) -> Option<i64> {
+pub fn long<'v>(v: &Value<'v>) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64().or_else(|| {
             let f = n.as_f64()?;
@@ -153,7 +155,7 @@ pub fn long(v: &Value) -> Option<i64> {
 
 /// Rewrites the epoch-seconds field at `path` as an ECS date. A value that is not one is
 /// removed (it would not index as a date) and reported.
-pub fn date_in_place(d: &mut Doc, path: &str) -> Option<DateTime<Utc>> {
+pub fn date_in_place<'v>(d: &mut Doc<'v>, path: &str) -> Option<DateTime<Utc>> {
     let slot = d.get_mut(path)?;
     if slot.is_null() {
         return None;
@@ -174,7 +176,7 @@ pub fn date_in_place(d: &mut Doc, path: &str) -> Option<DateTime<Utc>> {
 
 /// Converts the field at `path` to a long in place; a value that is not one is removed
 /// and reported.
-pub fn long_in_place(d: &mut Doc, path: &str) {
+pub fn long_in_place<'v>(d: &mut Doc<'v>, path: &str) {
     let Some(slot) = d.get_mut(path) else {
         return;
     };
@@ -192,7 +194,7 @@ pub fn long_in_place(d: &mut Doc, path: &str) {
 }
 
 /// Moves a string field to `to` (Elastic's `rename`); other values stay where they are.
-pub fn rename(d: &mut Doc, from: &str, to: &'static str) {
+pub fn rename<'v>(d: &mut Doc<'v>, from: &str, to: &'static str) {
     if let Some(Value::String(_)) = d.get(from)
         && let Some(v) = d.remove(from)
     {
@@ -203,8 +205,8 @@ pub fn rename(d: &mut Doc, from: &str, to: &'static str) {
 /// `first_seen` / `last_seen` of `misp.attribute` at `path`: parsed; written to `target`
 /// (`threat.indicator.<name>`) and, when `keep` is set, back in place. An unreadable value
 /// is removed and reported. Returns the time.
-pub fn seen(
-    d: &mut Doc,
+pub fn seen<'v>(
+    d: &mut Doc<'v>,
     path: &'static str,
     target: &'static str,
     keep: bool,
@@ -231,7 +233,7 @@ pub fn seen(
 
 /// `threat.indicator.scanner_stats` from `misp.event.analysis` (as Elastic does), which
 /// is then removed.
-pub fn scanner_stats(d: &mut Doc) {
+pub fn scanner_stats<'v>(d: &mut Doc<'v>) {
     let Some(v) = d.remove("misp.event.analysis") else {
         return;
     };
@@ -248,7 +250,7 @@ pub fn scanner_stats(d: &mut Doc) {
 }
 
 /// `user.email` and `user.roles` from `misp.event.event_creator_email`.
-pub fn creator(d: &mut Doc) {
+pub fn creator<'v>(d: &mut Doc<'v>) {
     rename(d, "misp.event.event_creator_email", "user.email");
     if d.get_str("user.email").is_some_and(|s| !s.is_empty()) {
         d.push("user.roles", "reporting_user");
@@ -257,7 +259,7 @@ pub fn creator(d: &mut Doc) {
 
 /// MISP tags: their cleaned names (`\` and `"` deleted) become document tags — without
 /// repeats when `unique` — and `tlp:` tags (any case) `threat.indicator.marking.tlp`.
-pub fn tags(d: &mut Doc, tags: &Value, unique: bool) {
+pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
     let items: Vec<&Value> = match tags {
         Value::Array(a) => a.iter().collect(),
         // A PHP list with holes arrives as an object with numeric keys.
@@ -313,7 +315,7 @@ pub fn tags(d: &mut Doc, tags: &Value, unique: bool) {
 /// Sets `threat.indicator.type` and the indicator fields from `misp.attribute.type` and
 /// `.value` by the type table. `misp.attribute.value` is removed only when the value went
 /// whole into indicator fields; otherwise it stays, so no value is lost.
-pub fn indicator(d: &mut Doc) {
+pub fn indicator<'v>(d: &mut Doc<'v>) {
     let t = match d.get(ATTR_TYPE) {
         None | Some(Value::Null) => return,
         Some(Value::String(s)) => s.clone(),
@@ -344,7 +346,7 @@ pub fn indicator(d: &mut Doc) {
         _ => None,
     };
     if let Some(h) = hash_key {
-        if filename_hash(d, &t, &value, h) {
+        if filename_hash(d, &t, value, h) {
             d.remove(ATTR_VALUE);
         }
         return;
@@ -378,7 +380,7 @@ pub fn indicator(d: &mut Doc) {
         }
         Outcome::RegKeyValue => {
             d.set(INDICATOR_TYPE, "windows-registry-key");
-            match value.split_once('|') {
+            match split_once(&value, '|') {
                 Some((k, v)) => {
                     d.set("threat.indicator.registry.key", k);
                     d.set("threat.indicator.registry.value", v);
@@ -410,7 +412,8 @@ pub fn indicator(d: &mut Doc) {
         }
         Outcome::DomainIp => {
             d.set(INDICATOR_TYPE, "domain-name");
-            let (host, addr) = value.split_once('|').unwrap_or((value.as_str(), ""));
+            let (host, addr) =
+                split_once(&value, '|').unwrap_or_else(|| (value.clone(), Cow::Borrowed("")));
             d.set("threat.indicator.url.domain", host);
             match ip::parse(addr.trim()) {
                 Some(a) => {
@@ -425,9 +428,10 @@ pub fn indicator(d: &mut Doc) {
         }
         Outcome::HostnamePort => {
             d.set(INDICATOR_TYPE, "domain-name");
-            let (host, port_text) = value.split_once('|').unwrap_or((value.as_str(), ""));
+            let (host, port_text) =
+                split_once(&value, '|').unwrap_or_else(|| (value.clone(), Cow::Borrowed("")));
             d.set("threat.indicator.url.domain", host);
-            match port(port_text) {
+            match port(&port_text) {
                 Some(p) => {
                     d.set("threat.indicator.port", p);
                     true
@@ -467,8 +471,9 @@ pub fn indicator(d: &mut Doc) {
             },
         },
         Outcome::IpPort => {
-            let (addr, port_text) = value.split_once('|').unwrap_or((value.as_str(), ""));
-            match (ip::parse(addr.trim()), port(port_text)) {
+            let (addr, port_text) =
+                split_once(&value, '|').unwrap_or_else(|| (value.clone(), Cow::Borrowed("")));
+            match (ip::parse(addr.trim()), port(&port_text)) {
                 (Some(a), Some(p)) => {
                     d.set(
                         INDICATOR_TYPE,
@@ -535,18 +540,28 @@ pub fn indicator(d: &mut Doc) {
     }
 }
 
+/// `value` cut at the first `sep`, each part borrowed from the record when `value` is.
+fn split_once<'v>(value: &Cow<'v, str>, sep: char) -> Option<(Cow<'v, str>, Cow<'v, str>)> {
+    match value {
+        Cow::Borrowed(s) => s.split_once(sep).map(|(a, b)| (a.into(), b.into())),
+        Cow::Owned(s) => s
+            .split_once(sep)
+            .map(|(a, b)| (a.to_string().into(), b.to_string().into())),
+    }
+}
+
 /// `<name>|<hash>` into `file.name` and `file.hash.<key>`; false (value kept, error
 /// recorded) when there is no `|`.
-fn filename_hash(d: &mut Doc, t: &str, value: &str, key: &str) -> bool {
+fn filename_hash<'v>(d: &mut Doc<'v>, t: &str, value: Cow<'v, str>, key: &str) -> bool {
     d.set(INDICATOR_TYPE, "file");
-    match value.split_once('|') {
+    match split_once(&value, '|') {
         Some((name, hash)) => {
             d.set("threat.indicator.file.name", name);
             d.set(&format!("{INDICATOR}.file.hash.{key}"), hash);
             true
         }
         None => {
-            d.error(split_error(t, value, "a file name and a hash"));
+            d.error(split_error(t, &value, "a file name and a hash"));
             false
         }
     }
@@ -621,7 +636,7 @@ pub struct Seen {
 /// 2. otherwise `decayed_at` = max(`timestamp`, `last_seen`) + the expiration duration
 ///    (the event's timestamp, else now, when the attribute has neither), and `decayed` =
 ///    `decayed_at` < now.
-pub fn expire(d: &mut Doc, ctx: &Ctx, seen: Seen) {
+pub fn expire<'v>(d: &mut Doc<'v>, ctx: &Ctx, seen: Seen) {
     let now = ctx.opts.now;
     if let Some(Value::Array(scores)) = d.get(DECAY_SCORE)
         && !scores.is_empty()
@@ -664,7 +679,7 @@ pub fn expire(d: &mut Doc, ctx: &Ctx, seen: Seen) {
 
 /// The expiration duration in effect: the record's `_conf` value (an empty one counts as
 /// absent), else the option; an unreadable one is reported and 90 days used.
-fn duration(d: &mut Doc, ctx: &Ctx) -> Duration {
+fn duration<'v>(d: &mut Doc<'v>, ctx: &Ctx) -> Duration {
     let (text, field) = if ctx.duration.trim().is_empty() {
         (
             ctx.opts.ioc_expiration_duration.as_str(),
@@ -695,17 +710,17 @@ fn duration(d: &mut Doc, ctx: &Ctx) -> Duration {
 
 /// The IOC key: `misp:<event uuid>:<attribute uuid>`, each part falling back to
 /// `id-<id>` when the uuid is missing, and the event part to `-` when unknown.
-pub fn key(
-    event_uuid: Option<&Value>,
-    event_id: Option<&Value>,
-    attr_uuid: Option<&Value>,
-    attr_id: Option<&Value>,
+pub fn key<'v>(
+    event_uuid: Option<&Value<'v>>,
+    event_id: Option<&Value<'v>>,
+    attr_uuid: Option<&Value<'v>>,
+    attr_id: Option<&Value<'v>>,
 ) -> Option<String> {
-    let part = |uuid: Option<&Value>, id: Option<&Value>| {
+    let part = |uuid: Option<&Value<'v>>, id: Option<&Value<'v>>| {
         uuid.and_then(text).filter(|s| !s.is_empty()).or_else(|| {
             id.and_then(text)
                 .filter(|s| !s.is_empty())
-                .map(|i| format!("id-{i}"))
+                .map(|i| Cow::Owned(format!("id-{i}")))
         })
     };
     let ev = part(event_uuid, event_id);
@@ -720,7 +735,7 @@ pub fn key(
 
 /// `@timestamp` from the epoch-seconds field at `path` (MISP's last-change time), which is
 /// left in place; an unreadable value is reported by field and value. Returns the time.
-pub fn timestamp_from(d: &mut Doc, path: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+pub fn timestamp_from<'v>(d: &mut Doc<'v>, path: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     let raw = d.get(path).filter(|v| !v.is_null()).cloned()?;
     match epoch_seconds(&raw) {
         Some(t) => {
@@ -741,14 +756,14 @@ pub fn timestamp_from(d: &mut Doc, path: &str) -> Option<chrono::DateTime<chrono
 mod tests {
     use super::*;
     use crate::Options;
+    use crate::json::json;
     use chrono::TimeZone;
-    use serde_json::json;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 
-    fn doc_with(t: &str, v: Value) -> Doc {
+    fn doc_with(t: &'static str, v: Value<'static>) -> Doc<'static> {
         let mut d = Doc::new();
         d.set(ATTR_TYPE, t);
         d.set(ATTR_VALUE, v);
@@ -848,7 +863,7 @@ mod tests {
         let d = doc_with("filename|sha3-256", json!("a.exe|cd"));
         assert_eq!(
             d.tree_at("threat.indicator.file"),
-            Some(json!({"name": "a.exe", "hash": {"sha3-256": "cd"}}))
+            Some(serde_json::json!({"name": "a.exe", "hash": {"sha3-256": "cd"}}))
         );
         let d = doc_with("malware-sample", json!("x.zip|00ff"));
         assert_eq!(
@@ -928,7 +943,7 @@ mod tests {
         let d = doc_with("regkey|value", json!("HKLM\\Run|evil.exe"));
         assert_eq!(
             d.tree_at("threat.indicator.registry"),
-            Some(json!({"key": "HKLM\\Run", "value": "evil.exe"}))
+            Some(serde_json::json!({"key": "HKLM\\Run", "value": "evil.exe"}))
         );
         let d = doc_with("md5", json!({"x": 1}));
         assert_eq!(d.get(ATTR_VALUE), Some(&json!({"x": 1})));

@@ -40,8 +40,8 @@
 //! `../shared/reference/elastic/ti_misp/BEHAVIOUR.md` §1.1, §3, §5, §11;
 //! `../shared/reference/misp/FORMAT.md` §1, §2, §5; `docs/PARITY-misp.md`.
 
+use crate::json::{Map, Value};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 
 use super::common::{self, Seen};
 use crate::stream::{self, Items, Shape, Streaming};
@@ -55,7 +55,7 @@ const EVENT_APART: &[&str] = &["Org", "Orgc", "Tag"];
 const ATTRIBUTE_DROPPED: &[&str] = &["Galaxy", "ShadowAttribute"];
 
 /// Maps one record.
-pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
+pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match body {
         Value::Object(mut m) => {
             if let Some(ev) = m.remove("Event") {
@@ -85,7 +85,7 @@ pub fn map(body: Value, ctx: &Ctx, out: &mut Vec<Doc>) {
     }
 }
 
-fn failed(msg: String) -> Doc {
+fn failed<'v>(msg: String) -> Doc<'v> {
     let mut d = Doc::new();
     common::start(&mut d);
     d.error(msg);
@@ -93,7 +93,7 @@ fn failed(msg: String) -> Doc {
 }
 
 /// A list of `{"Event":…}` items: each fans out on its own.
-fn list(items: Vec<Value>, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
+fn list<'v>(items: Vec<Value<'v>>, field: &str, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     for (i, item) in items.into_iter().enumerate() {
         list_item(i, item, field, ctx, out);
     }
@@ -101,7 +101,7 @@ fn list(items: Vec<Value>, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
 
 /// Item `i` of the list at `field`: an `{"Event":…}` fans out, anything else is an error
 /// document keeping the item's JSON.
-fn list_item(i: usize, item: Value, field: &str, ctx: &Ctx, out: &mut Vec<Doc>) {
+fn list_item<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match item {
         Value::Object(mut m) if m.contains_key("Event") => {
             if let Some(ev) = m.remove("Event") {
@@ -197,7 +197,7 @@ enum Form {
 }
 
 impl Form {
-    fn of(v: Option<&Value>) -> Self {
+    fn of<'v>(v: Option<&Value<'v>>) -> Self {
         match v {
             None | Some(Value::Null) => Form::Nothing,
             Some(Value::Array(a)) => Form::List(a.len()),
@@ -253,7 +253,7 @@ fn is_post_split(attrs: Form, objects: Form, object_attrs: Option<Form>) -> bool
 
 /// The items of an `Attribute` or `Object` member: a list as it is, one value as a list of
 /// one, nothing or `null` as none.
-fn into_list(v: Option<Value>) -> Vec<Value> {
+fn into_list<'v>(v: Option<Value<'v>>) -> Vec<Value<'v>> {
     match v {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a,
@@ -261,7 +261,7 @@ fn into_list(v: Option<Value>) -> Vec<Value> {
     }
 }
 
-fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
+fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
     let Value::Object(mut meta) = ev else {
         let mut d = failed(format!(
             "`Event` is not an object: `{}`",
@@ -346,13 +346,13 @@ fn event(ev: Value, ctx: &Ctx, out: &mut Vec<Doc>, in_list: bool) {
 /// attributes, promoted), with the item's post-split text only when the document reads it
 /// (`Ctx::needs_original`): copying the item costs less than writing the event around it
 /// for every document.
-fn item_doc(
-    meta: &Map<String, Value>,
-    attr: Option<&Value>,
-    object: Option<&Map<String, Value>>,
-    obj_attr: Option<&Value>,
+fn item_doc<'v>(
+    meta: &Map<'v>,
+    attr: Option<&Value<'v>>,
+    object: Option<&Map<'v>>,
+    obj_attr: Option<&Value<'v>>,
     ctx: &Ctx,
-) -> Doc {
+) -> Doc<'v> {
     let promote = object.is_some();
     let mut d = split_doc(
         meta,
@@ -371,11 +371,11 @@ fn item_doc(
 /// The post-split JSON of one document, as Elastic's agent would have sent it:
 /// `{"Event":{…meta, "Attribute": attr or [], "Object": object + its attribute, or []}}`,
 /// keys sorted. Written straight from the parts (no copy of the event per document).
-fn split_original(
-    meta: &Map<String, Value>,
-    attr: Option<&Value>,
-    object: Option<&Map<String, Value>>,
-    obj_attr: Option<&Value>,
+fn split_original<'v>(
+    meta: &Map<'v>,
+    attr: Option<&Value<'v>>,
+    object: Option<&Map<'v>>,
+    obj_attr: Option<&Value<'v>>,
 ) -> String {
     let obj_extra = [("Attribute", obj_attr.map_or(Part::EmptyList, Part::Value))];
     let object = match object {
@@ -406,7 +406,7 @@ fn split_original(
 
 /// A value of [`split_original`]'s record.
 enum Part<'a> {
-    Value(&'a Value),
+    Value(&'a Value<'a>),
     EmptyList,
     Merged(Merged<'a>),
 }
@@ -414,7 +414,7 @@ enum Part<'a> {
 /// An object: `base`'s entries with the `extra` ones (sorted by key) set over them, in
 /// key order — what inserting `extra` into a copy of `base` would serialise as.
 struct Merged<'a> {
-    base: &'a Map<String, Value>,
+    base: &'a Map<'a>,
     extra: &'a [(&'static str, Part<'a>)],
 }
 
@@ -433,11 +433,11 @@ impl serde::Serialize for Merged<'_> {
         use serde::ser::SerializeMap;
         let mut map = s.serialize_map(None)?;
         let mut extra = self.extra.iter().peekable();
-        for (k, v) in self.base {
-            while let Some((ek, ev)) = extra.next_if(|(ek, _)| *ek <= k.as_str()) {
+        for (k, v) in self.base.iter() {
+            while let Some((ek, ev)) = extra.next_if(|(ek, _)| *ek <= k) {
                 map.serialize_entry(ek, ev)?;
             }
-            if !self.extra.iter().any(|(ek, _)| *ek == k.as_str()) {
+            if !self.extra.iter().any(|(ek, _)| *ek == k) {
                 map.serialize_entry(k, v)?;
             }
         }
@@ -449,11 +449,11 @@ impl serde::Serialize for Merged<'_> {
 }
 
 /// A MISP attribute as an object, without the parts Elastic drops; or an error.
-fn clean_attribute(v: Option<Value>, field: &str, d: &mut Doc) -> Option<Map<String, Value>> {
+fn clean_attribute<'v>(v: Option<Value<'v>>, field: &str, d: &mut Doc<'v>) -> Option<Map<'v>> {
     match v? {
         Value::Object(mut m) => {
             for k in ATTRIBUTE_DROPPED {
-                m.remove(*k);
+                m.remove(k);
             }
             Some(m)
         }
@@ -471,14 +471,14 @@ fn clean_attribute(v: Option<Value>, field: &str, d: &mut Doc) -> Option<Map<Str
 /// One document from an event and at most one attribute and one object attribute
 /// (BEHAVIOUR.md §3, steps in order). With `promote`, the object attribute is the
 /// indicator and the top-level attribute is context.
-fn split_doc(
-    meta: &Map<String, Value>,
-    attr: Option<Value>,
-    object: Option<Map<String, Value>>,
-    obj_attr: Option<Value>,
+fn split_doc<'v>(
+    meta: &Map<'v>,
+    attr: Option<Value<'v>>,
+    object: Option<Map<'v>>,
+    obj_attr: Option<Value<'v>>,
     promote: bool,
     ctx: &Ctx,
-) -> Doc {
+) -> Doc<'v> {
     let mut d = Doc::new();
     common::start(&mut d);
     let attr = clean_attribute(attr, "Event.Attribute", &mut d);
@@ -508,11 +508,7 @@ fn split_doc(
 
     // The event's fields without the parts dropped or mapped apart, copied once per
     // document (a whole event shares `meta` between its documents).
-    let ev: Map<String, Value> = meta
-        .iter()
-        .filter(|(k, _)| !EVENT_DROPPED.contains(&k.as_str()) && !EVENT_APART.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let ev = meta.cloned_where(|k| !EVENT_DROPPED.contains(&k) && !EVENT_APART.contains(&k));
     let orgc = meta.get("Orgc").cloned();
     let tag = meta.get("Tag");
     d.set("misp.event", Value::Object(ev));
@@ -533,7 +529,7 @@ fn split_doc(
     let object = object.map(|mut o| {
         o.remove("ObjectReference");
         if let Some(mc) = o.remove("meta-category") {
-            o.insert("meta_category".into(), mc);
+            o.insert("meta_category", mc);
         }
         o
     });
@@ -605,7 +601,7 @@ mod tests {
     use super::*;
     use crate::{Dataset, Options, transform};
     use chrono::{TimeZone, Utc};
-    use serde_json::json;
+    use serde_json::{Map, Value, json};
 
     fn opts() -> Options {
         Options::new(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap())
@@ -688,7 +684,17 @@ mod tests {
             });
             e.insert("Object".into(), obj);
             let want = json!({ "Event": e }).to_string();
-            assert_eq!(split_original(meta, attr, object, obj_attr), want);
+            // the same parts, read as the mapping reads them
+            let ours = |v: Option<&Value>| v.cloned().map(crate::json::Value::from);
+            let meta_j = crate::json::Value::from(Value::Object(meta.clone()));
+            let object_j = ours(object.cloned().map(Value::Object).as_ref());
+            let got = split_original(
+                meta_j.as_object().unwrap(),
+                ours(attr).as_ref(),
+                object_j.as_ref().and_then(|o| o.as_object()),
+                ours(obj_attr).as_ref(),
+            );
+            assert_eq!(got, want);
         }
     }
 

@@ -1,0 +1,687 @@
+//! The vendor JSON as the mappings read it: a value tree whose strings and names point
+//! into the record's text (copied only when they hold an escape), and whose objects are
+//! vectors sorted by name.
+//!
+//! It reads and writes as `serde_json::Value` does — the same numbers, the last of
+//! repeated names kept, objects written with their names in byte order — so a mapping
+//! moved onto it gives the same documents; what it saves is the allocation of every
+//! string and map node, and their frees. A record's tree lives as long as its text,
+//! which the documents made from it borrow until they are written.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserialize, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+pub use serde_json::Number;
+
+/// A JSON value borrowing its strings from the text it was read from.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Value<'a> {
+    /// `null`.
+    #[default]
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, as `serde_json` reads it.
+    Number(Number),
+    /// A string: borrowed when the text holds it as it is, else owned.
+    String(Cow<'a, str>),
+    /// A list.
+    Array(Vec<Value<'a>>),
+    /// An object.
+    Object(Map<'a>),
+}
+
+/// A JSON object: each name once, sorted by its bytes (`serde_json`'s `Map` order).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Map<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
+
+impl<'a> Map<'a> {
+    /// An empty object.
+    pub fn new() -> Self {
+        Map(Vec::new())
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+    }
+
+    /// How many names.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether it has no name.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.find(key).ok().map(|i| &self.0[i].1)
+    }
+
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value<'a>> {
+        self.find(key).ok().map(move |i| &mut self.0[i].1)
+    }
+
+    /// Whether `key` is there.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    /// Takes `key` out.
+    pub fn remove(&mut self, key: &str) -> Option<Value<'a>> {
+        self.find(key).ok().map(|i| self.0.remove(i).1)
+    }
+
+    /// Sets `key` to `v`; what it held before comes back.
+    pub fn insert(&mut self, key: impl Into<Cow<'a, str>>, v: Value<'a>) -> Option<Value<'a>> {
+        let key = key.into();
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, v)),
+            Err(i) => {
+                self.0.insert(i, (key, v));
+                None
+            }
+        }
+    }
+
+    /// The value of `key`, set to `make()` first when absent.
+    pub fn get_or_insert_with(
+        &mut self,
+        key: impl Into<Cow<'a, str>>,
+        make: impl FnOnce() -> Value<'a>,
+    ) -> &mut Value<'a> {
+        let key = key.into();
+        let i = match self.find(&key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.0.insert(i, (key, make()));
+                i
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// Names and values, in name order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &Value<'a>)> + ExactSizeIterator {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    /// Names and values to change, in name order.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Value<'a>)> {
+        self.0.iter_mut().map(|(k, v)| (&**k, v))
+    }
+
+    /// The names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// The values, in name order.
+    pub fn values(&self) -> impl Iterator<Item = &Value<'a>> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// The values to change, in name order.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value<'a>> {
+        self.0.iter_mut().map(|(_, v)| v)
+    }
+
+    /// Keeps the entries `keep` says yes to.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value<'a>) -> bool) {
+        self.0.retain_mut(|(k, v)| keep(k.as_ref(), v));
+    }
+
+    /// A copy of the entries whose names `keep` says yes to (the strings borrowed from
+    /// the record stay borrowed).
+    pub fn cloned_where(&self, keep: impl Fn(&str) -> bool) -> Map<'a> {
+        Map(self.0.iter().filter(|(k, _)| keep(k)).cloned().collect())
+    }
+
+    /// The object owning every string, free of the text it was read from.
+    pub fn into_owned(self) -> Map<'static> {
+        Map(self
+            .0
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
+            .collect())
+    }
+
+    /// The object as a `serde_json` map.
+    pub fn into_serde(self) -> serde_json::Map<String, serde_json::Value> {
+        self.0
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v.into_serde()))
+            .collect()
+    }
+
+    /// Entries read in text order made an object: sorted by name, the last of repeated
+    /// names kept (as `serde_json` keeps it). Already sorted, nothing moves.
+    fn from_entries(mut e: Vec<(Cow<'a, str>, Value<'a>)>) -> Self {
+        if !e.windows(2).all(|w| w[0].0 < w[1].0) {
+            e.sort_by(|a, b| a.0.cmp(&b.0)); // stable: repeats stay in text order
+            e.dedup_by(|later, kept| {
+                let same = later.0 == kept.0;
+                if same {
+                    std::mem::swap(&mut later.1, &mut kept.1);
+                }
+                same
+            });
+        }
+        Map(e)
+    }
+}
+
+impl<'a> IntoIterator for Map<'a> {
+    type Item = (Cow<'a, str>, Value<'a>);
+    type IntoIter = std::vec::IntoIter<(Cow<'a, str>, Value<'a>)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+impl<'a, K: Into<Cow<'a, str>>> FromIterator<(K, Value<'a>)> for Map<'a> {
+    fn from_iter<I: IntoIterator<Item = (K, Value<'a>)>>(iter: I) -> Self {
+        Map::from_entries(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+}
+
+impl<'a> Value<'a> {
+    /// The string, when it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The object, when it is one.
+    pub fn as_object(&self) -> Option<&Map<'a>> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The object to change, when it is one.
+    pub fn as_object_mut(&mut self) -> Option<&mut Map<'a>> {
+        match self {
+            Value::Object(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The list, when it is one.
+    pub fn as_array(&self) -> Option<&Vec<Value<'a>>> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The list to change, when it is one.
+    pub fn as_array_mut(&mut self) -> Option<&mut Vec<Value<'a>>> {
+        match self {
+            Value::Array(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    /// The number as a float, when it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// The number as a signed integer, when it is one that fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The number as an unsigned integer, when it is one that fits.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        }
+    }
+
+    /// The boolean, when it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Whether it is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Whether it is a string.
+    pub fn is_string(&self) -> bool {
+        matches!(self, Value::String(_))
+    }
+
+    /// Whether it is an object.
+    pub fn is_object(&self) -> bool {
+        matches!(self, Value::Object(_))
+    }
+
+    /// Whether it is a list.
+    pub fn is_array(&self) -> bool {
+        matches!(self, Value::Array(_))
+    }
+
+    /// Whether it is a number held as a float.
+    pub fn is_f64(&self) -> bool {
+        matches!(self, Value::Number(n) if n.is_f64())
+    }
+
+    /// The value of `key`, when this is an object that has it.
+    pub fn get(&self, key: &str) -> Option<&Value<'a>> {
+        self.as_object()?.get(key)
+    }
+
+    /// The value of `key` to change, when this is an object that has it.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value<'a>> {
+        self.as_object_mut()?.get_mut(key)
+    }
+
+    /// Takes the value out, leaving `null`.
+    pub fn take(&mut self) -> Value<'a> {
+        std::mem::take(self)
+    }
+
+    /// The value owning every string, free of the text it was read from.
+    pub fn into_owned(self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Bool(b) => Value::Bool(b),
+            Value::Number(n) => Value::Number(n),
+            Value::String(s) => Value::String(Cow::Owned(s.into_owned())),
+            Value::Array(a) => Value::Array(a.into_iter().map(Value::into_owned).collect()),
+            Value::Object(m) => Value::Object(m.into_owned()),
+        }
+    }
+
+    /// The value as a `serde_json` value.
+    pub fn into_serde(self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(b),
+            Value::Number(n) => serde_json::Value::Number(n),
+            Value::String(s) => serde_json::Value::String(s.into_owned()),
+            Value::Array(a) => {
+                serde_json::Value::Array(a.into_iter().map(Value::into_serde).collect())
+            }
+            Value::Object(m) => serde_json::Value::Object(m.into_serde()),
+        }
+    }
+}
+
+/// Reads `text` as one JSON value, borrowing its strings.
+pub fn from_str(text: &str) -> serde_json::Result<Value<'_>> {
+    serde_json::from_str(text)
+}
+
+impl From<serde_json::Value> for Value<'static> {
+    fn from(v: serde_json::Value) -> Self {
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(b),
+            serde_json::Value::Number(n) => Value::Number(n),
+            serde_json::Value::String(s) => Value::String(Cow::Owned(s)),
+            serde_json::Value::Array(a) => Value::Array(a.into_iter().map(Value::from).collect()),
+            serde_json::Value::Object(m) => {
+                // a serde_json map is sorted and unique already
+                Value::Object(Map(m
+                    .into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), Value::from(v)))
+                    .collect()))
+            }
+        }
+    }
+}
+
+impl From<String> for Value<'_> {
+    fn from(s: String) -> Self {
+        Value::String(Cow::Owned(s))
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(s: &'a str) -> Self {
+        Value::String(Cow::Borrowed(s))
+    }
+}
+
+impl<'a> From<Cow<'a, str>> for Value<'a> {
+    fn from(s: Cow<'a, str>) -> Self {
+        Value::String(s)
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<Number> for Value<'_> {
+    fn from(n: Number) -> Self {
+        Value::Number(n)
+    }
+}
+
+impl From<f64> for Value<'_> {
+    /// As `serde_json`: a float that is not finite is `null`.
+    fn from(f: f64) -> Self {
+        Number::from_f64(f).map_or(Value::Null, Value::Number)
+    }
+}
+
+macro_rules! from_integer {
+    ($($t:ty)*) => {$(
+        impl From<$t> for Value<'_> {
+            fn from(n: $t) -> Self {
+                Value::Number(Number::from(n))
+            }
+        }
+    )*};
+}
+from_integer!(i8 i16 i32 i64 isize u8 u16 u32 u64 usize);
+
+impl<'a> From<Map<'a>> for Value<'a> {
+    fn from(m: Map<'a>) -> Self {
+        Value::Object(m)
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Vec<T>> for Value<'a> {
+    fn from(v: Vec<T>) -> Self {
+        Value::Array(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl PartialEq<str> for Value<'_> {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == Some(other)
+    }
+}
+
+impl PartialEq<&str> for Value<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == Some(*other)
+    }
+}
+
+macro_rules! eq_number {
+    ($($t:ty: $as:ident)*) => {$(
+        impl PartialEq<$t> for Value<'_> {
+            fn eq(&self, other: &$t) -> bool {
+                self.$as() == Some(<_>::from(*other))
+            }
+        }
+    )*};
+}
+eq_number!(i32: as_i64 i64: as_i64 u16: as_u64 u32: as_u64 u64: as_u64 f64: as_f64);
+
+impl PartialEq<bool> for Value<'_> {
+    fn eq(&self, other: &bool) -> bool {
+        self.as_bool() == Some(*other)
+    }
+}
+
+/// What indexing finds where nothing is.
+static NULL: Value<'static> = Value::Null;
+
+impl<'a> std::ops::Index<&str> for Value<'a> {
+    type Output = Value<'a>;
+
+    /// As `serde_json`: the value of `key`, `null` when this is no object or has no `key`.
+    fn index(&self, key: &str) -> &Value<'a> {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+impl<'a> std::ops::Index<usize> for Value<'a> {
+    type Output = Value<'a>;
+
+    /// As `serde_json`: item `i`, `null` when this is no list or is shorter.
+    fn index(&self, i: usize) -> &Value<'a> {
+        self.as_array().and_then(|a| a.get(i)).unwrap_or(&NULL)
+    }
+}
+
+impl<'a> std::ops::Index<&str> for Map<'a> {
+    type Output = Value<'a>;
+
+    fn index(&self, key: &str) -> &Value<'a> {
+        self.get(key).unwrap_or(&NULL)
+    }
+}
+
+/// `json!` for tests, making a [`Value`].
+#[cfg(test)]
+macro_rules! json {
+    ($($t:tt)+) => {
+        $crate::json::Value::from(serde_json::json!($($t)+))
+    };
+}
+#[cfg(test)]
+pub(crate) use json;
+
+impl fmt::Display for Value<'_> {
+    /// Compact JSON, as `serde_json::Value` writes it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = serde_json::to_string(self).map_err(|_| fmt::Error)?;
+        f.write_str(&text)
+    }
+}
+
+impl Serialize for Value<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Number(n) => n.serialize(s),
+            Value::String(t) => s.serialize_str(t),
+            Value::Array(a) => {
+                let mut seq = s.serialize_seq(Some(a.len()))?;
+                for v in a {
+                    seq.serialize_element(v)?;
+                }
+                seq.end()
+            }
+            Value::Object(m) => m.serialize(s),
+        }
+    }
+}
+
+impl Serialize for Map<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k.as_ref(), v)?;
+        }
+        map.end()
+    }
+}
+
+/// A string read borrowed when it can be.
+struct Text<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value<'de>, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
+        Value::deserialize(d)
+    }
+
+    fn visit_bool<E: de::Error>(self, b: bool) -> Result<Value<'de>, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E: de::Error>(self, n: i64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_u64<E: de::Error>(self, n: u64) -> Result<Value<'de>, E> {
+        Ok(Value::Number(n.into()))
+    }
+
+    fn visit_f64<E: de::Error>(self, f: f64) -> Result<Value<'de>, E> {
+        Ok(Value::from(f))
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, s: String) -> Result<Value<'de>, E> {
+        Ok(Value::String(Cow::Owned(s)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value<'de>, A::Error> {
+        let mut a = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element()? {
+            a.push(v);
+        }
+        Ok(Value::Array(a))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
+        let mut e = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        while let Some(Text(k)) = map.next_key()? {
+            let v = map.next_value_seed(Seed)?;
+            e.push((k, v));
+        }
+        Ok(Value::Object(Map::from_entries(e)))
+    }
+}
+
+struct Seed;
+
+impl<'de> DeserializeSeed<'de> for Seed {
+    type Value = Value<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
+        d.deserialize_any(ValueVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reads and writes as serde_json's `Value` does, on texts with every kind of value,
+    /// escapes, repeated names and names out of order.
+    #[test]
+    fn reads_and_writes_as_serde_json_does() {
+        let texts = [
+            r#"{"b":1,"a":[true,null,-3,1.5e300,18446744073709551615],"c":{"z":"\u00e9\"x","y":{}}}"#,
+            r#"{"k":1,"k":2,"a":0,"k":3}"#,
+            r#"[1e300, 0.1, -0, "a\\b", "plain", {"é":1,"e":2,"":3}]"#,
+            r#""just a string""#,
+            "12",
+        ];
+        for t in texts {
+            let ours: Value = from_str(t).unwrap();
+            let theirs: serde_json::Value = serde_json::from_str(t).unwrap();
+            assert_eq!(ours.to_string(), theirs.to_string(), "{t}");
+            assert_eq!(ours.clone().into_serde(), theirs, "{t}");
+            assert_eq!(Value::from(theirs), ours.into_owned(), "{t}");
+        }
+    }
+
+    #[test]
+    fn strings_without_escapes_are_borrowed() {
+        let v = from_str(r#"{"a":"plain","b":"esc\n"}"#).unwrap();
+        assert!(matches!(
+            v.get("a"),
+            Some(Value::String(Cow::Borrowed("plain")))
+        ));
+        assert!(matches!(v.get("b"), Some(Value::String(Cow::Owned(_)))));
+    }
+
+    #[test]
+    fn objects_stay_sorted_through_insert_and_remove() {
+        let mut m = Map::new();
+        for k in ["m", "a", "z", "b", "a"] {
+            m.insert(k, Value::from(k));
+        }
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["a", "b", "m", "z"]);
+        assert_eq!(m.remove("b"), Some(Value::from("b")));
+        assert_eq!(m.remove("b"), None);
+        assert!(m.contains_key("z") && !m.contains_key("b"));
+        *m.get_or_insert_with("c", || Value::from(1)) = Value::from(2);
+        assert_eq!(
+            Value::Object(m).to_string(),
+            r#"{"a":"a","c":2,"m":"m","z":"z"}"#
+        );
+    }
+}
