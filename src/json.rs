@@ -44,7 +44,7 @@ impl<'a> Map<'a> {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_ref().cmp(key))
+        self.0.binary_search_by(|(k, _)| name_order(k, key))
     }
 
     /// How many names.
@@ -162,8 +162,8 @@ impl<'a> Map<'a> {
     /// Entries read in text order made an object: sorted by name, the last of repeated
     /// names kept (as `serde_json` keeps it). Already sorted, nothing moves.
     fn from_entries(mut e: Vec<(Cow<'a, str>, Value<'a>)>) -> Self {
-        if !e.windows(2).all(|w| w[0].0 < w[1].0) {
-            e.sort_by(|a, b| a.0.cmp(&b.0)); // stable: repeats stay in text order
+        if !e.windows(2).all(|w| name_order(&w[0].0, &w[1].0).is_lt()) {
+            e.sort_by(|a, b| name_order(&a.0, &b.0)); // stable: repeats stay in text order
             e.dedup_by(|later, kept| {
                 let same = later.0 == kept.0;
                 if same {
@@ -174,6 +174,14 @@ impl<'a> Map<'a> {
         }
         Map(e)
     }
+}
+
+/// Names in byte order (`str`'s order), their first bytes compared in place: names mostly
+/// differ there, and the call that compares the rest cost more than the rest of a search.
+#[inline]
+fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let first = |s: &str| s.as_bytes().first().copied();
+    first(a).cmp(&first(b)).then_with(|| a.cmp(b))
 }
 
 impl<'a> IntoIterator for Map<'a> {
