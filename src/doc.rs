@@ -17,7 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::Cleanup;
 
-/// A field name: a name given by a literal path is kept without a copy.
+/// A field name: a name given by a literal path is kept without a copy, and written
+/// without an escape check (the program's paths hold nothing to escape; debug builds
+/// check).
 type Name = Cow<'static, str>;
 
 /// A dotted path given to [`Doc`]'s setters: a literal (`"threat.indicator.ip"`, whose
@@ -567,11 +569,17 @@ fn write_str(s: &str, out: &mut Vec<u8>) {
     if needs_escape(s.as_bytes()) {
         write_scalar(s, out);
     } else {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        write_plain(s, out);
     }
+}
+
+/// `s` between quotes, as it is: a string known to need no escape.
+fn write_plain(s: &str, out: &mut Vec<u8>) {
+    debug_assert!(!needs_escape(s.as_bytes()), "{s:?}");
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
 }
 
 /// Whether `bytes` hold a byte JSON escapes: a control character, `"` or `\`. Eight
@@ -657,7 +665,17 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
         if dropped {
             continue;
         }
-        write_key(name, &mut first, out);
+        match name {
+            // a name the program spells (a literal path's) holds nothing to escape
+            Cow::Borrowed(name) => {
+                if !std::mem::take(&mut first) {
+                    out.push(b',');
+                }
+                write_plain(name, out);
+                out.push(b':');
+            }
+            Cow::Owned(name) => write_key(name, &mut first, out),
+        }
         match slot {
             Slot::Obj(g) => write_fields(g, cleanup, false, out),
             Slot::Val(v) => write_value(v, cleanup, out),
