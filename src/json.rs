@@ -36,6 +36,9 @@ pub enum Value<'a> {
 /// Objects up to this many names are searched by a scan ([`Map::position`]).
 const SCAN_MAX: usize = 32;
 
+/// The names an object read from text has room for before it grows.
+const OBJECT_ROOM: usize = 16;
+
 /// A JSON object: each name once, sorted by its bytes (`serde_json`'s `Map` order).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Map<'a>(Vec<(Cow<'a, str>, Value<'a>)>);
@@ -639,7 +642,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value<'de>, A::Error> {
-        let mut e = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        // serde_json gives no size: room for the names of most vendor objects at once
+        // rather than growing through 4, 8 and 16
+        let mut e = Vec::with_capacity(map.size_hint().unwrap_or(OBJECT_ROOM).min(64));
         while let Some(Text(k)) = map.next_key()? {
             let v = map.next_value_seed(Seed)?;
             e.push((k, v));
