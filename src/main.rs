@@ -314,10 +314,16 @@ fn split_records(input: &[u8]) -> Vec<&[u8]> {
     {
         return vec![trimmed];
     }
-    input
-        .split(|&b| b == b'\n')
-        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-        .filter(|l| !l.trim_ascii().is_empty())
+    // lines found by memchr's word-at-a-time search, not byte by byte
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', input)
+        .chain(std::iter::once(input.len()))
+        .filter_map(|end| {
+            let line = input.get(start..end).unwrap_or_default();
+            start = end + 1;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            (!line.trim_ascii().is_empty()).then_some(line)
+        })
         .collect()
 }
 
