@@ -1,0 +1,142 @@
+//! Property tests of `ti_ecs::json`, the borrowed value the mappings read records into,
+//! against `serde_json::Value`, which it stands in for: any JSON text reads to the same
+//! value and writes to the same bytes (names unsorted and repeated, escapes, numbers at
+//! their limits, objects small enough to be scanned and large enough to be searched);
+//! and the object's inserts, removals and lookups agree with a `BTreeMap`.
+//!
+//! `PROPTEST_CASES=N` overrides the case counts below.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use proptest::test_runner::Config;
+use ti_ecs::json::{self, Map, Value};
+
+fn config(cases: u32) -> Config {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(cases);
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+/// Names: a few short ones that repeat, some with escapes or beyond ASCII, and enough
+/// distinct ones (`k0`…`k47`) to make objects past the scan's 32 names.
+fn name() -> BoxedStrategy<String> {
+    prop_oneof![
+        3 => proptest::sample::select(&["a", "b", "ab", "ba", "id", "", "é", "a\"b", "\u{0}"][..])
+            .prop_map(str::to_string),
+        2 => (0..48u8).prop_map(|i| format!("k{i}")),
+    ]
+    .boxed()
+}
+
+/// A JSON string literal: its text written by serde_json (escapes included), or one
+/// written with `\u` escapes that serde_json never writes.
+fn string_literal() -> BoxedStrategy<String> {
+    prop_oneof![
+        "[a-z\"\\\\/\u{0}-\u{1f}é€😀 ]{0,12}".prop_map(|s| serde_json::to_string(&s).unwrap()),
+        proptest::sample::select(&[r#""\u00e9\ud83d\ude00""#, r#""\/\b\f\n\r\t""#, r#""""#][..])
+            .prop_map(str::to_string),
+    ]
+    .boxed()
+}
+
+/// A JSON text, objects written in any order and with repeated names.
+fn text() -> BoxedStrategy<String> {
+    let leaf = prop_oneof![
+        Just("null".to_string()),
+        any::<bool>().prop_map(|b| b.to_string()),
+        any::<i64>().prop_map(|n| n.to_string()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(|f| format!("{f:e}")),
+        proptest::sample::select(&["-0", "1e308", "5e-324", "0.1", "1E+2", "-1.5e-7"][..])
+            .prop_map(str::to_string),
+        string_literal(),
+    ];
+    leaf.prop_recursive(4, 96, 40, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..5)
+                .prop_map(|items| format!("[{}]", items.join(","))),
+            proptest::collection::vec((name(), inner), 0..40).prop_map(|members| {
+                let members: Vec<String> = members
+                    .iter()
+                    .map(|(k, v)| format!("{}:{v}", serde_json::to_string(k).unwrap()))
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }),
+        ]
+    })
+    .boxed()
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn reads_and_writes_as_serde_json(t in text()) {
+        let theirs: serde_json::Value = serde_json::from_str(&t).unwrap();
+        let ours = json::from_str(&t).unwrap();
+        prop_assert_eq!(ours.to_string(), theirs.to_string());
+        prop_assert_eq!(serde_json::to_string_pretty(&ours).unwrap(), serde_json::to_string_pretty(&theirs).unwrap());
+        // every name is found where serde_json has it, whichever way the object is searched
+        if let (Value::Object(m), serde_json::Value::Object(n)) = (&ours, &theirs) {
+            prop_assert_eq!(m.len(), n.len());
+            for (k, v) in n {
+                let found = m.get(k).cloned().map(Value::into_serde);
+                prop_assert_eq!(found.as_ref(), Some(v));
+            }
+            prop_assert!(m.get("no such name").is_none());
+        }
+        prop_assert_eq!(ours.clone().into_serde(), theirs.clone());
+        prop_assert_eq!(Value::from(theirs), ours.into_owned());
+    }
+
+    #[test]
+    fn texts_serde_json_refuses_are_refused(t in text(), cut in 0usize..64) {
+        // a text cut short (or with a byte dropped) reads as serde_json reads it
+        let mut b = t.into_bytes();
+        let at = cut.min(b.len().saturating_sub(1));
+        if !b.is_empty() {
+            b.remove(at);
+        }
+        if let Ok(t) = String::from_utf8(b) {
+            prop_assert_eq!(
+                json::from_str(&t).is_ok(),
+                serde_json::from_str::<serde_json::Value>(&t).is_ok()
+            );
+        }
+    }
+
+    #[test]
+    fn objects_change_as_a_btree_map_does(
+        ops in proptest::collection::vec((0..3u8, name(), any::<i32>()), 0..120)
+    ) {
+        let mut ours = Map::new();
+        let mut model: BTreeMap<String, i32> = BTreeMap::new();
+        for (op, k, v) in ops {
+            match op {
+                0 => prop_assert_eq!(
+                    ours.insert(k.clone(), Value::from(v)).and_then(|v| v.as_i64()),
+                    model.insert(k, v).map(i64::from)
+                ),
+                1 => prop_assert_eq!(
+                    ours.remove(&k).and_then(|v| v.as_i64()),
+                    model.remove(&k).map(i64::from)
+                ),
+                _ => {
+                    prop_assert_eq!(ours.get(&k).and_then(Value::as_i64), model.get(&k).map(|v| i64::from(*v)));
+                    prop_assert_eq!(ours.contains_key(&k), model.contains_key(&k));
+                }
+            }
+        }
+        prop_assert!(ours.keys().eq(model.keys().map(String::as_str)));
+        prop_assert_eq!(ours.len(), model.len());
+    }
+}
