@@ -6,23 +6,14 @@
 //!
 //! `PROPTEST_CASES=N` overrides the case counts below.
 
+#[path = "support/proptest_config.rs"]
+mod proptest_config;
+
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest_config::config;
 use ti_ecs::json::{self, Map, Value};
-
-fn config(cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 /// Names: a few short ones that repeat, some with escapes or beyond ASCII, and enough
 /// distinct ones (`k0`…`k47`) to make objects past the scan's 32 names.

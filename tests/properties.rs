@@ -11,9 +11,12 @@
 #[path = "../fuzz/src/invariants.rs"]
 mod invariants;
 
+#[path = "support/proptest_config.rs"]
+mod proptest_config;
+
 use chrono::{DateTime, TimeZone, Utc};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest_config::config;
 use serde_json::{Map, Value, json};
 use ti_ecs::{Dataset, Limits, Options, SeverityScale};
 
@@ -23,18 +26,6 @@ const DATASETS: [Dataset; 4] = [
     Dataset::MispThreat,
     Dataset::MispThreatAttributes,
 ];
-
-fn config(cases: u32) -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(cases);
-    Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
 
 // ------------------------------------------------------------------ options
 
