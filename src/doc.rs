@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{Map, Value};
+use crate::json::{Map, Value, special_byte, special_byte_in};
 use sha2::{Digest, Sha256};
 
 use crate::Cleanup;
@@ -586,17 +586,9 @@ fn write_plain(s: &str, out: &mut Vec<u8>) {
 /// bytes at a time: `serde_json` looks each byte up in a table, which was a seventh of a
 /// document's cost.
 fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
-    // whether a byte of `x` is below `n` (n <= 0x80); exact as a whole, which is all
-    // that is asked
-    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH != 0;
-    let word = |c: &[u8]| {
-        let x = u64::from_ne_bytes(c.try_into().unwrap_or_default());
-        below(x, 0x20) || below(x ^ (ONES * 0x22), 1) || below(x ^ (ONES * 0x5c), 1)
-    };
+    let word = |c: &[u8]| special_byte_in(u64::from_ne_bytes(c.try_into().unwrap_or_default()));
     if bytes.len() < 8 {
-        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+        return bytes.iter().copied().any(special_byte);
     }
     let mut chunks = bytes.chunks_exact(8);
     // the last eight bytes, which may overlap the last whole word, cover the rest

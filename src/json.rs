@@ -359,9 +359,44 @@ impl<'a> Value<'a> {
 }
 
 /// Reads `text` as one JSON value, borrowing its strings.
+///
+/// A reader of our own takes the text first ([`read`]): one pass, strings found eight
+/// bytes at a time, names and values borrowed. Whatever it does not take as it is — a
+/// text that is not JSON, a number other than a short integer, an escape it does not
+/// know, nesting past [`read::DEPTH`] — is read again by `serde_json`, whose answer
+/// (the value, or the error and its position) is then the answer: the reader only ever
+/// says yes to what `serde_json` reads to the same value (`tests/json.rs` checks it).
 pub fn from_str(text: &str) -> serde_json::Result<Value<'_>> {
-    serde_json::from_str(text)
+    match read::value(text) {
+        Some(v) => Ok(v),
+        None => serde_json::from_str(text),
+    }
 }
+
+/// Whether one of the eight bytes of `x` is a byte JSON escapes in a string: a control
+/// character, `"` or `\`.
+pub(crate) fn special_byte_in(x: u64) -> bool {
+    special_mask(x) != 0
+}
+
+/// The high bit of each byte of `x` that JSON escapes in a string (a control character,
+/// `"` or `\`); the lowest bit set is exact — the first such byte of a word read
+/// little-endian — while bits above it may be set for bytes that are not (the borrow of
+/// the subtraction runs on), which is all that is asked of it.
+pub(crate) fn special_mask(x: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    // the bytes of `x` below `n` (n <= 0x80)
+    let below = |x: u64, n: u64| x.wrapping_sub(ONES * n) & !x & HIGH;
+    below(x, 0x20) | below(x ^ (ONES * 0x22), 1) | below(x ^ (ONES * 0x5c), 1)
+}
+
+/// Whether `b` is a byte JSON escapes in a string.
+pub(crate) fn special_byte(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+mod read;
 
 impl From<serde_json::Value> for Value<'static> {
     fn from(v: serde_json::Value) -> Self {
@@ -684,6 +719,68 @@ mod tests {
             assert_eq!(ours.to_string(), theirs.to_string(), "{t}");
             assert_eq!(ours.clone().into_serde(), theirs, "{t}");
             assert_eq!(Value::from(theirs), ours.into_owned(), "{t}");
+        }
+    }
+
+    /// The mask's lowest bit is the first byte JSON escapes, over words made of the bytes
+    /// around the special ones (a deterministic walk through 200 000 words).
+    #[test]
+    fn the_mask_finds_the_first_special_byte() {
+        const BYTES: [u8; 16] = [
+            0x00, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff,
+            b'a', b'0',
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200_000 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let word: [u8; 8] =
+                std::array::from_fn(|i| BYTES[((seed >> (i * 4 + 20)) & 15) as usize]);
+            let first = word.iter().position(|&b| special_byte(b));
+            let m = special_mask(u64::from_le_bytes(word));
+            let found = (m != 0).then(|| (m.trailing_zeros() / 8) as usize);
+            assert_eq!(found, first, "{word:02x?}");
+        }
+    }
+
+    /// The reader takes records itself (what it leaves to serde_json is checked against
+    /// serde_json in `tests/json.rs`).
+    #[test]
+    fn the_reader_takes_json_itself_and_leaves_the_rest() {
+        let nest = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let taken = [
+            r#"{"a":"x","b":[1,-2,3.5e1,true,null,false],"c":{"d":"\u00e9\n\/"},"a":0}"#,
+            " [ ] ",
+            r#""\ud83d\ude00""#,
+            "-999999999999999999",
+            "18446744073709551616",
+            "-0",
+            &nest(read::DEPTH),
+        ];
+        for t in taken {
+            assert!(read::value(t).is_some(), "{t}");
+        }
+        let left = [
+            "01",
+            "[1,]",
+            "{,}",
+            r#""\ud800""#,
+            r#""\udc00""#,
+            r#""\x""#,
+            "-",
+            "1.",
+            ".5",
+            "1e",
+            r#"{"a" 1}"#,
+            "\u{feff}{}",
+            "[1] x",
+            "\"\u{1}\"",
+            "1e400",
+            &nest(read::DEPTH + 1),
+        ];
+        for t in left {
+            assert!(read::value(t).is_none(), "{t}");
         }
     }
 

@@ -67,6 +67,15 @@ fn text() -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// Pieces of JSON text and of near-JSON, strung together at random.
+#[rustfmt::skip]
+const TOKENS: &[&str] = &[
+    "{", "}", "[", "]", ",", ":", " ", "\n", "\"a\"", "\"b\"", "\"\\u00e9\\n\"",
+    "\"\\ud800\"", "\"\\ud83d\\ude00\"", "\"\\x\"", "\"", "\"\u{1}\"", "1", "-0", "01", "-",
+    "0.5", "1.", ".5", "1e5", "1e", "-1E-2", "18446744073709551616", "-9223372036854775809",
+    "true", "tru", "null", "nul", "false", "\u{feff}",
+];
+
 proptest! {
     #![proptest_config(config(512))]
 
@@ -90,18 +99,16 @@ proptest! {
     }
 
     #[test]
-    fn texts_serde_json_refuses_are_refused(t in text(), cut in 0usize..64) {
-        // a text cut short (or with a byte dropped) reads as serde_json reads it
-        let mut b = t.into_bytes();
-        let at = cut.min(b.len().saturating_sub(1));
-        if !b.is_empty() {
-            b.remove(at);
-        }
-        if let Ok(t) = String::from_utf8(b) {
-            prop_assert_eq!(
-                json::from_str(&t).is_ok(),
-                serde_json::from_str::<serde_json::Value>(&t).is_ok()
-            );
+    fn any_string_of_tokens_reads_as_serde_json_reads_it(
+        tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..14)
+    ) {
+        // mostly not JSON: whatever serde_json refuses is refused, the rest reads the same
+        let t = tokens.concat();
+        let theirs = serde_json::from_str::<serde_json::Value>(&t);
+        let ours = json::from_str(&t);
+        prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:?}", t);
+        if let (Ok(ours), Ok(theirs)) = (ours, theirs) {
+            prop_assert_eq!(ours.into_serde(), theirs);
         }
     }
 
@@ -129,5 +136,37 @@ proptest! {
         }
         prop_assert!(ours.keys().eq(model.keys().map(String::as_str)));
         prop_assert_eq!(ours.len(), model.len());
+    }
+}
+
+proptest! {
+    // each case reads its text ~14 times per byte: fewer cases
+    #![proptest_config(config(48))]
+
+    #[test]
+    fn texts_changed_by_a_byte_read_as_serde_json_reads_them(t in text()) {
+        // every byte of the text dropped, or replaced by each of a few: refused exactly
+        // when serde_json refuses it, else the same value
+        const WITH: &[Option<u8>] = &[None, Some(b']'), Some(b'}'), Some(b','), Some(b':'),
+            Some(b'"'), Some(b'['), Some(b'{'), Some(b' '), Some(b'\\'), Some(b'0'), Some(b'-'),
+            Some(b'.'), Some(b'e')];
+        for at in 0..t.len() {
+            for with in WITH {
+                let mut b = t.clone().into_bytes();
+                match with {
+                    None => {
+                        b.remove(at);
+                    }
+                    Some(c) => b[at] = *c,
+                }
+                let Ok(t) = String::from_utf8(b) else { continue };
+                let theirs = serde_json::from_str::<serde_json::Value>(&t);
+                let ours = json::from_str(&t);
+                prop_assert_eq!(ours.is_ok(), theirs.is_ok(), "{:?}", t);
+                if let (Ok(ours), Ok(theirs)) = (ours, theirs) {
+                    prop_assert_eq!(ours.into_serde(), theirs);
+                }
+            }
+        }
     }
 }
