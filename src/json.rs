@@ -6,7 +6,9 @@
 //! repeated names kept, objects written with their names in byte order — so a mapping
 //! moved onto it gives the same documents; what it saves is the allocation of every
 //! string and map node, and their frees. A record's tree lives as long as its text,
-//! which the documents made from it borrow until they are written.
+//! which the documents made from it borrow until they are written. Text is read by
+//! [`from_str`]: a reader of our own (`json/read.rs`), with `serde_json` behind it for
+//! whatever it leaves.
 
 use std::borrow::Cow;
 use std::fmt;
