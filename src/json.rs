@@ -362,10 +362,10 @@ impl<'a> Value<'a> {
 
 /// Reads `text` as one JSON value, borrowing its strings.
 ///
-/// A reader of our own takes the text first ([`read`]): one pass, strings found eight
+/// A reader of our own takes the text first (`json/read.rs`): one pass, strings found eight
 /// bytes at a time, names and values borrowed. Whatever it does not take as it is — a
 /// text that is not JSON, a number other than a short integer, an escape it does not
-/// know, nesting past [`read::DEPTH`] — is read again by `serde_json`, whose answer
+/// know, nesting past 100 levels — is read again by `serde_json`, whose answer
 /// (the value, or the error and its position) is then the answer: the reader only ever
 /// says yes to what `serde_json` reads to the same value (`tests/json.rs` checks it).
 pub fn from_str(text: &str) -> serde_json::Result<Value<'_>> {
