@@ -147,11 +147,6 @@ impl<'a> Map<'a> {
         self.0.iter().map(|(_, v)| v)
     }
 
-    /// The values to change, in name order.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value<'a>> {
-        self.0.iter_mut().map(|(_, v)| v)
-    }
-
     /// Keeps the entries `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&str, &mut Value<'a>) -> bool) {
         self.0.retain_mut(|(k, v)| keep(k.as_ref(), v));
@@ -247,14 +242,6 @@ impl<'a> Value<'a> {
 
     /// The list, when it is one.
     pub fn as_array(&self) -> Option<&Vec<Value<'a>>> {
-        match self {
-            Value::Array(a) => Some(a),
-            _ => None,
-        }
-    }
-
-    /// The list to change, when it is one.
-    pub fn as_array_mut(&mut self) -> Option<&mut Vec<Value<'a>>> {
         match self {
             Value::Array(a) => Some(a),
             _ => None,
