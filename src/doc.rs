@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{Map, Value, special_byte, special_byte_in};
+use crate::json::{Map, Value, name_order, special_byte, special_byte_in};
 use sha2::{Digest, Sha256};
 
 use crate::Cleanup;
@@ -596,13 +596,10 @@ fn needs_escape(bytes: &[u8]) -> bool {
     chunks.any(word) || word(last)
 }
 
-/// Sorts the fields by name, in `serde_json`'s map order (bytewise). Names mostly differ
-/// in their first byte: it is compared in place before the call that compares the rest.
+/// Sorts the fields by name, in `serde_json`'s map order (bytewise, as a record's objects
+/// are sorted: [`name_order`]).
 fn sort(f: &mut Fields<'_>) {
-    f.0.sort_unstable_by(|(a, _), (b, _)| {
-        let first = |s: &str| s.as_bytes().first().copied();
-        first(a).cmp(&first(b)).then_with(|| a.cmp(b))
-    });
+    f.0.sort_unstable_by(|(a, _), (b, _)| name_order(a, b));
 }
 
 /// Whether [`remove_empty`] leaves nothing of `v`.

@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{self, Deserialize, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 pub use serde_json::Number;
 
@@ -195,7 +195,7 @@ impl<'a> Map<'a> {
 /// Names in byte order (`str`'s order), their first bytes compared in place: names mostly
 /// differ there, and the call that compares the rest cost more than the rest of a search.
 #[inline]
-fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn name_order(a: &str, b: &str) -> std::cmp::Ordering {
     let first = |s: &str| s.as_bytes().first().copied();
     first(a).cmp(&first(b)).then_with(|| a.cmp(b))
 }
@@ -670,20 +670,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         // rather than growing through 4, 8 and 16
         let mut e = Vec::with_capacity(map.size_hint().unwrap_or(OBJECT_ROOM).min(64));
         while let Some(Text(k)) = map.next_key()? {
-            let v = map.next_value_seed(Seed)?;
+            let v = map.next_value()?;
             e.push((k, v));
         }
         Ok(Value::Object(Map::from_entries(e)))
-    }
-}
-
-struct Seed;
-
-impl<'de> DeserializeSeed<'de> for Seed {
-    type Value = Value<'de>;
-
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
-        d.deserialize_any(ValueVisitor)
     }
 }
 

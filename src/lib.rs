@@ -287,9 +287,11 @@ fn transform_tree(
             return emit(finish(info, d, &u.original, &u.tags, opts));
         }
     };
-    let read = rec.body.take();
-    let rec = rec;
-    let body = match read.map_or_else(|| envelope::body_text(&rec, opts), Ok) {
+    let body = match rec
+        .body
+        .take()
+        .map_or_else(|| envelope::body_text(&rec, opts), Ok)
+    {
         Ok(body) => body,
         Err(message) => {
             let mut d = Doc::new();
