@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{Map, Value, name_order, special_byte, special_byte_in};
+use crate::json::{Json, Map, Value, name_order, write};
 use sha2::{Digest, Sha256};
 
 use crate::Cleanup;
@@ -475,18 +475,17 @@ impl<'v> Doc<'v> {
     /// Sets the version fingerprint: SHA-256, as lowercase hex, over each value serialised
     /// as JSON and followed by the byte 0x1f (an absent value counts as `null`). The values
     /// are serialised where they lie: no tree is copied.
-    pub fn fingerprint_over<'x, T: serde::Serialize + 'x>(
+    pub fn fingerprint_over<'x, T: Json + ?Sized + 'x>(
         &mut self,
         values: impl IntoIterator<Item = Option<&'x T>>,
     ) {
-        // serialised into one buffer, hashed once: the serialiser writes in small pieces
+        // written into one buffer, hashed once
         let mut buf = Vec::with_capacity(1024);
         for v in values {
-            // a JSON value always serialises into a Vec
-            let _ = match v {
-                Some(v) => serde_json::to_writer(&mut buf, v),
-                None => serde_json::to_writer(&mut buf, &Value::Null),
-            };
+            match v {
+                Some(v) => v.write_json(&mut buf),
+                None => buf.extend_from_slice(b"null"),
+            }
             buf.push(0x1f);
         }
         self.fingerprint = Some(sha256_hex(&buf));
@@ -548,93 +547,18 @@ impl Fields<'_> {
     }
 }
 
-/// A JSON string or a scalar, as `serde_json` writes it.
-fn write_scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
-    // writing a string or a scalar into a Vec does not fail
-    let _ = serde_json::to_writer(&mut *out, v);
-}
-
-/// Writes `"name":`, after a comma unless `first`.
-fn write_key(name: &str, first: &mut bool, out: &mut Vec<u8>) {
-    if !std::mem::take(first) {
-        out.push(b',');
-    }
-    write_str(name, out);
-    out.push(b':');
-}
-
-/// A JSON string, as `serde_json` writes it: most strings need no escape and are copied
-/// whole; the others are left to `serde_json`.
-fn write_str(s: &str, out: &mut Vec<u8>) {
-    if needs_escape(s.as_bytes()) {
-        write_scalar(s, out);
-    } else {
-        write_plain(s, out);
-    }
-}
-
-/// `s` between quotes, as it is: a string known to need no escape.
-fn write_plain(s: &str, out: &mut Vec<u8>) {
-    debug_assert!(!needs_escape(s.as_bytes()), "{s:?}");
-    out.reserve(s.len() + 2);
-    out.push(b'"');
-    out.extend_from_slice(s.as_bytes());
-    out.push(b'"');
-}
-
-/// Whether `bytes` hold a byte JSON escapes: a control character, `"` or `\`. Eight
-/// bytes at a time: `serde_json` looks each byte up in a table, which was a seventh of a
-/// document's cost.
-fn needs_escape(bytes: &[u8]) -> bool {
-    let word = |c: &[u8]| special_byte_in(u64::from_ne_bytes(c.try_into().unwrap_or_default()));
-    if bytes.len() < 8 {
-        return bytes.iter().copied().any(special_byte);
-    }
-    let mut chunks = bytes.chunks_exact(8);
-    // the last eight bytes, which may overlap the last whole word, cover the rest
-    let last = bytes.get(bytes.len() - 8..).unwrap_or_default();
-    chunks.any(word) || word(last)
-}
-
 /// Sorts the fields by name, in `serde_json`'s map order (bytewise, as a record's objects
 /// are sorted: [`name_order`]).
 fn sort(f: &mut Fields<'_>) {
     f.0.sort_unstable_by(|(a, _), (b, _)| name_order(a, b));
 }
 
-/// Whether [`remove_empty`] leaves nothing of `v`.
-fn blank(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.iter().all(blank),
-        Value::Object(m) => m.values().all(blank),
-        Value::Bool(_) | Value::Number(_) => false,
-    }
-}
-
 fn blank_slot(s: &Slot<'_>) -> bool {
     match s {
         Slot::Obj(f) => f.0.iter().all(|(_, s)| blank_slot(s)),
-        Slot::Val(v) => blank(v),
+        Slot::Val(v) => write::blank(v),
         Slot::Lit(s) => s.is_empty(),
         Slot::Lits(l) => l.iter().all(|s| s.is_empty()),
-    }
-}
-
-/// Whether `cleanup` removes `v` as the value of an object's field.
-fn drops_field(cleanup: Cleanup, v: &Value) -> bool {
-    match cleanup {
-        Cleanup::AllEmpty => blank(v),
-        Cleanup::NullsOnly => v.is_null(),
-    }
-}
-
-/// Whether `cleanup` removes `v` as an element of an array.
-fn drops_element(cleanup: Cleanup, v: &Value) -> bool {
-    match cleanup {
-        Cleanup::AllEmpty => blank(v),
-        Cleanup::NullsOnly => false,
     }
 }
 
@@ -649,7 +573,7 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
             }
             // a record without tags: no empty `tags` list
             Slot::Val(Value::Array(a)) if top && a.is_empty() && name == "tags" => true,
-            Slot::Val(v) => drops_field(cleanup, v),
+            Slot::Val(v) => write::drops_field(Some(cleanup), v),
         };
         if dropped {
             continue;
@@ -660,15 +584,15 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
                 if !std::mem::take(&mut first) {
                     out.push(b',');
                 }
-                write_plain(name, out);
+                write::plain(name, out);
                 out.push(b':');
             }
-            Cow::Owned(name) => write_key(name, &mut first, out),
+            Cow::Owned(name) => write::key(name, &mut first, out),
         }
         match slot {
             Slot::Obj(g) => write_fields(g, cleanup, false, out),
-            Slot::Val(v) => write_value(v, cleanup, out),
-            Slot::Lit(s) => write_str(s, out),
+            Slot::Val(v) => write::value(v, Some(cleanup), out),
+            Slot::Lit(s) => write::string(s, out),
             Slot::Lits(l) => {
                 out.push(b'[');
                 let kept = l
@@ -678,41 +602,13 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
                     if i > 0 {
                         out.push(b',');
                     }
-                    write_str(s, out);
+                    write::string(s, out);
                 }
                 out.push(b']');
             }
         }
     }
     out.push(b'}');
-}
-
-/// `v` as `cleanup` leaves it.
-fn write_value(v: &Value, cleanup: Cleanup, out: &mut Vec<u8>) {
-    match v {
-        Value::Object(m) => {
-            out.push(b'{');
-            let mut first = true;
-            for (name, v) in m.iter().filter(|(_, v)| !drops_field(cleanup, v)) {
-                write_key(name, &mut first, out);
-                write_value(v, cleanup, out);
-            }
-            out.push(b'}');
-        }
-        Value::Array(a) => {
-            out.push(b'[');
-            let kept = a.iter().filter(|v| !drops_element(cleanup, v));
-            for (i, v) in kept.enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(v, cleanup, out);
-            }
-            out.push(b']');
-        }
-        Value::String(s) => write_str(s, out),
-        scalar => write_scalar(scalar, out),
-    }
 }
 
 /// SHA-256 of `bytes`, as lowercase hex.
@@ -834,29 +730,6 @@ mod tests {
         assert_eq!(d.get_str("threat.indicator.url.domain"), Some("z.test"));
         assert!(d.get_mut("threat.indicator.url.domain.deeper").is_none());
         assert!(d.get_mut("no.such").is_none());
-    }
-
-    #[test]
-    fn strings_are_written_as_serde_json_writes_them() {
-        // every ASCII byte and a few others, at every place of an 8-byte word and past it
-        let mut cases: Vec<String> = vec![String::new(), "é€😀".into(), "\u{7f}\u{80}".into()];
-        for c in (0u8..0x80).map(char::from).chain(['é', '\u{2028}']) {
-            for at in 0..18 {
-                let mut s: String = "abcdefghijklmnopq".chars().take(at).collect();
-                s.push(c);
-                s.push_str("xyz");
-                cases.push(s);
-            }
-        }
-        for s in &cases {
-            let mut out = Vec::new();
-            write_str(s, &mut out);
-            assert_eq!(
-                String::from_utf8(out).unwrap(),
-                serde_json::to_string(s).unwrap(),
-                "{s:?}"
-            );
-        }
     }
 
     #[test]

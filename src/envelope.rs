@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{Map, Value};
+use crate::json::{Json, Map, Value};
 
 use crate::options::{Limits, Options};
 
@@ -97,7 +97,7 @@ pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreada
         let original = if outer.len() == keys {
             Cow::Borrowed(text)
         } else {
-            Cow::Owned(serde_json::to_string(&outer).unwrap_or_default())
+            Cow::Owned(outer.to_json())
         };
         return Ok(Record {
             body: Some(Value::Object(outer)),
@@ -129,7 +129,7 @@ pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreada
             let body = outer.remove("json").unwrap_or(Value::Null);
             // Elastic's inputs write `event.original` as compact JSON with sorted keys,
             // which is serde_json's default map order.
-            let original = serde_json::to_string(&body).unwrap_or_default();
+            let original = body.to_json();
             Ok(Record {
                 body: Some(body),
                 original: Cow::Owned(original),

@@ -362,12 +362,6 @@ pub fn from_str(text: &str) -> serde_json::Result<Value<'_>> {
     }
 }
 
-/// Whether one of the eight bytes of `x` is a byte JSON escapes in a string: a control
-/// character, `"` or `\`.
-pub(crate) fn special_byte_in(x: u64) -> bool {
-    special_mask(x) != 0
-}
-
 /// The high bit of each byte of `x` that JSON escapes in a string (a control character,
 /// `"` or `\`); the lowest bit set is exact — the first such byte of a word read
 /// little-endian — while bits above it may be set for bytes that are not (the borrow of
@@ -386,6 +380,8 @@ pub(crate) fn special_byte(b: u8) -> bool {
 }
 
 mod read;
+pub(crate) mod write;
+pub use write::Json;
 
 impl From<serde_json::Value> for Value<'static> {
     fn from(v: serde_json::Value) -> Self {
@@ -543,8 +539,7 @@ pub(crate) use json;
 impl fmt::Display for Value<'_> {
     /// Compact JSON, as `serde_json::Value` writes it.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = serde_json::to_string(self).map_err(|_| fmt::Error)?;
-        f.write_str(&text)
+        f.write_str(&self.to_json())
     }
 }
 

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest_config::config;
-use ti_ecs::json::{self, Map, Value};
+use ti_ecs::json::{self, Json, Map, Value};
 
 /// Names: a few short ones that repeat, some with escapes or beyond ASCII, and enough
 /// distinct ones (`k0`…`k47`) to make objects past the scan's 32 names.
@@ -83,11 +83,13 @@ proptest! {
     fn reads_and_writes_as_serde_json(t in text()) {
         let theirs: serde_json::Value = serde_json::from_str(&t).unwrap();
         let ours = json::from_str(&t).unwrap();
+        // Display is our writer (`Json::to_json`)
         prop_assert_eq!(ours.to_string(), theirs.to_string());
         prop_assert_eq!(serde_json::to_string_pretty(&ours).unwrap(), serde_json::to_string_pretty(&theirs).unwrap());
         // every name is found where serde_json has it, whichever way the object is searched
         if let (Value::Object(m), serde_json::Value::Object(n)) = (&ours, &theirs) {
             prop_assert_eq!(m.len(), n.len());
+            prop_assert_eq!(m.to_json(), serde_json::to_string(n).unwrap());
             for (k, v) in n {
                 let found = m.get(k).cloned().map(Value::into_serde);
                 prop_assert_eq!(found.as_ref(), Some(v));

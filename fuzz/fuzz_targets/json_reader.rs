@@ -1,6 +1,7 @@
 //! `ti_ecs::json::from_str` (the reader the mappings read records with) against
 //! `serde_json::from_str::<Value>`, the value it stands in for: any text one refuses the
-//! other refuses, and what both read is the same value, written the same.
+//! other refuses, and what both read is the same value, written the same (ours by
+//! `ti_ecs::json`'s own writer).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

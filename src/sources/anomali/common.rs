@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{Map, Value};
+use crate::json::{Json, Map, Value};
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 
 use crate::options::SeverityScale;
@@ -408,7 +408,7 @@ pub fn fan_out<'v>(
     one: fn(Map<'v>, &Ctx) -> Doc<'v>,
 ) {
     for (i, item) in items.into_iter().enumerate() {
-        let original = serde_json::to_string(&item).unwrap_or_default();
+        let original = item.to_json();
         let mut d = match item {
             Value::Object(j) => one(j, ctx),
             other => not_an_object(&format!("{what}[{i}]"), &other),

@@ -31,7 +31,7 @@
 //! `../shared/reference/elastic/ti_misp/BEHAVIOUR.md` §4, §5, §8;
 //! `../shared/reference/misp/FORMAT.md` §1, §3; `docs/PARITY-misp.md`.
 
-use crate::json::{Map, Value};
+use crate::json::{Json, Map, Value};
 
 use super::common::{self, Seen};
 use crate::stream::{self, Items, Streaming};
@@ -94,7 +94,7 @@ fn fan_out<'v>(items: Vec<Value<'v>>, field: &str, ctx: &Ctx, out: &mut Vec<Doc<
 
 /// Item `i` of the list at `field`, keeping its own JSON as `event.original`.
 fn list_item<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx) -> Doc<'v> {
-    let own = serde_json::to_string(&item).unwrap_or_default();
+    let own = item.to_json();
     let mut d = match item {
         Value::Object(m) => attribute(m, ctx),
         other => not_an_attribute(&format!("{field}[{i}]"), &other),

@@ -40,7 +40,7 @@
 //! `../shared/reference/elastic/ti_misp/BEHAVIOUR.md` §1.1, §3, §5, §11;
 //! `../shared/reference/misp/FORMAT.md` §1, §2, §5; `docs/PARITY-misp.md`.
 
-use crate::json::{Map, Value};
+use crate::json::{Json, Map, Value};
 use serde_json::value::RawValue;
 
 use super::common::{self, Seen};
@@ -113,7 +113,7 @@ fn list_item<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx, out: &mut Ve
                 "`{field}[{i}]` is not a misp event: `{}`",
                 common::quote(&other)
             ));
-            d.original = Some(serde_json::to_string(&other).unwrap_or_default());
+            d.original = Some(other.to_json());
             out.push(d);
         }
     }

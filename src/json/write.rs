@@ -1,0 +1,219 @@
+//! JSON text from a [`Value`], byte for byte as `serde_json` writes the same value
+//! (compact; a string escaped as it escapes one), without serde's serializer: strings are
+//! searched for bytes to escape eight at a time, and the runs between them copied whole.
+//! The same writer writes documents ([`crate::doc`]), with a cleanup applied on the way.
+
+use super::{Map, Value, special_byte, special_mask};
+use crate::Cleanup;
+
+/// What writes itself as JSON text: a value, or an object.
+pub trait Json {
+    /// Appends the JSON text to `out`.
+    fn write_json(&self, out: &mut Vec<u8>);
+
+    /// The JSON text.
+    fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(256);
+        self.write_json(&mut out);
+        // the writer writes strings and JSON's own punctuation: always UTF-8
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+impl Json for Value<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        value(self, None, out);
+    }
+}
+
+impl Json for Map<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        object(self, None, out);
+    }
+}
+
+/// `v` as JSON text, what `cleanup` removes left out (`None`: nothing).
+pub(crate) fn value(v: &Value, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
+    match v {
+        Value::Object(m) => object(m, cleanup, out),
+        Value::Array(a) => {
+            out.push(b'[');
+            let kept = a.iter().filter(|v| !drops_element(cleanup, v));
+            for (i, v) in kept.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                value(v, cleanup, out);
+            }
+            out.push(b']');
+        }
+        Value::String(s) => string(s, out),
+        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        // a number always writes into a Vec
+        Value::Number(n) => drop(serde_json::to_writer(&mut *out, n)),
+    }
+}
+
+fn object(m: &Map, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    let mut first = true;
+    for (name, v) in m.iter().filter(|(_, v)| !drops_field(cleanup, v)) {
+        key(name, &mut first, out);
+        value(v, cleanup, out);
+    }
+    out.push(b'}');
+}
+
+/// Writes `"name":`, after a comma unless `first`.
+#[inline]
+pub(crate) fn key(name: &str, first: &mut bool, out: &mut Vec<u8>) {
+    if !std::mem::take(first) {
+        out.push(b',');
+    }
+    string(name, out);
+    out.push(b':');
+}
+
+/// A JSON string, as `serde_json` writes it: `"`, `\` and control characters escaped
+/// (`\b \f \n \r \t` by name, the others as `\u00xx`), everything else as it is.
+#[inline]
+pub(crate) fn string(s: &str, out: &mut Vec<u8>) {
+    if needs_escape(s.as_bytes()) {
+        escaped(s.as_bytes(), out);
+    } else {
+        plain(s, out);
+    }
+}
+
+/// Whether `bytes` hold a byte JSON escapes; eight at a time (`serde_json` looks each
+/// byte up in a table, which was a seventh of a document's cost).
+#[inline]
+fn needs_escape(bytes: &[u8]) -> bool {
+    let word = |c: &[u8]| special_mask(u64::from_ne_bytes(c.try_into().unwrap_or_default())) != 0;
+    if bytes.len() < 8 {
+        return bytes.iter().copied().any(special_byte);
+    }
+    let mut chunks = bytes.chunks_exact(8);
+    // the last eight bytes, which may overlap the last whole word, cover the rest
+    let last = bytes.get(bytes.len() - 8..).unwrap_or_default();
+    chunks.any(word) || word(last)
+}
+
+/// A string with bytes to escape: the runs between them copied whole.
+fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() + 8);
+    out.push(b'"');
+    let mut run = 0; // where the bytes not yet written start
+    let mut at = 0;
+    while let Some(i) = next_special(bytes, at) {
+        out.extend_from_slice(&bytes[run..i]);
+        escape(bytes[i], out);
+        run = i + 1;
+        at = i + 1;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+/// `s` between quotes, as it is: a string known to need no escape (a name the program
+/// spells; debug builds check).
+#[inline]
+pub(crate) fn plain(s: &str, out: &mut Vec<u8>) {
+    debug_assert!(!needs_escape(s.as_bytes()), "{s:?}");
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    out.extend_from_slice(s.as_bytes());
+    out.push(b'"');
+}
+
+/// Where the first byte at or after `from` that JSON escapes is.
+fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut at = from;
+    while let Some(w) = bytes.get(at..at + 8) {
+        let m = special_mask(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+        if m != 0 {
+            return Some(at + (m.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    let rest = bytes.get(at..).unwrap_or_default();
+    rest.iter().position(|&b| special_byte(b)).map(|i| at + i)
+}
+
+/// The escape of byte `b` (one [`special_byte`] says yes to).
+fn escape(b: u8, out: &mut Vec<u8>) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let named = match b {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        0x08 => b'b',
+        0x0c => b'f',
+        b'\n' => b'n',
+        b'\r' => b'r',
+        b'\t' => b't',
+        _ => {
+            let (hi, lo) = (HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]);
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hi, lo]);
+            return;
+        }
+    };
+    out.extend_from_slice(&[b'\\', named]);
+}
+
+/// Whether [`Cleanup::AllEmpty`] leaves nothing of `v`.
+pub(crate) fn blank(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.iter().all(blank),
+        Value::Object(m) => m.values().all(blank),
+        Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// Whether `cleanup` removes `v` as the value of an object's field.
+pub(crate) fn drops_field(cleanup: Option<Cleanup>, v: &Value) -> bool {
+    match cleanup {
+        Some(Cleanup::AllEmpty) => blank(v),
+        Some(Cleanup::NullsOnly) => v.is_null(),
+        None => false,
+    }
+}
+
+/// Whether `cleanup` removes `v` as an element of an array.
+fn drops_element(cleanup: Option<Cleanup>, v: &Value) -> bool {
+    cleanup == Some(Cleanup::AllEmpty) && blank(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_written_as_serde_json_writes_them() {
+        // every ASCII byte and a few others, at every place of an 8-byte word and past it
+        let mut cases: Vec<String> = vec![String::new(), "é€😀".into(), "\u{7f}\u{80}".into()];
+        for c in (0u8..0x80).map(char::from).chain(['é', '\u{2028}']) {
+            for at in 0..18 {
+                let mut s: String = "abcdefghijklmnopq".chars().take(at).collect();
+                s.push(c);
+                s.push_str("xyz");
+                cases.push(s);
+            }
+        }
+        // runs of escapes, back to back and a word apart
+        cases.push((0u8..0x80).map(char::from).collect());
+        cases.push("\"\\\n\u{0}\u{1f}".repeat(9));
+        cases.push(r#"{"a":"b\\c","d":[1,2,"e\"f"]}"#.repeat(5));
+        for s in &cases {
+            let mut out = Vec::new();
+            string(s, &mut out);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap(),
+                "{s:?}"
+            );
+        }
+    }
+}
