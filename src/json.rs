@@ -362,6 +362,12 @@ pub fn from_str(text: &str) -> serde_json::Result<Value<'_>> {
     }
 }
 
+/// [`from_str`]'s own reader alone, for a text nesting at most `max_depth` deep: `None`
+/// for a text it leaves to `serde_json` or that nests deeper.
+pub(crate) fn read_within(text: &str, max_depth: usize) -> Option<Value<'_>> {
+    read::value_within(text, max_depth)
+}
+
 /// The high bit of each byte of `x` that JSON escapes in a string (a control character,
 /// `"` or `\`); the lowest bit set is exact — the first such byte of a word read
 /// little-endian — while bits above it may be set for bytes that are not (the borrow of

@@ -18,11 +18,18 @@ pub const DEPTH: usize = 100;
 
 /// `text` as one value, or `None` to leave it to `serde_json`.
 pub fn value(text: &str) -> Option<Value<'_>> {
+    value_within(text, DEPTH)
+}
+
+/// [`value`], `None` also for a text nesting deeper than `max_depth` (counted as the
+/// record limits count it: each object or list inside another one level more).
+pub fn value_within(text: &str, max_depth: usize) -> Option<Value<'_>> {
     let mut r = Reader {
         text,
         bytes: text.as_bytes(),
         at: 0,
         depth: 0,
+        max_depth: max_depth.min(DEPTH),
     };
     let v = r.value()?;
     r.skip_space();
@@ -34,6 +41,7 @@ struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,
     depth: usize,
+    max_depth: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -78,7 +86,7 @@ impl<'a> Reader<'a> {
     fn enter(&mut self) -> Option<()> {
         self.at += 1;
         self.depth += 1;
-        (self.depth <= DEPTH).then_some(())
+        (self.depth <= self.max_depth).then_some(())
     }
 
     fn object(&mut self) -> Option<Value<'a>> {
