@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 
-use crate::json::{Json, Map, Value, name_order, write};
+use crate::json::{Json, Map, Value, name_order, same_name, write};
 use sha2::{Digest, Sha256};
 
 use crate::Cleanup;
@@ -155,15 +155,21 @@ impl<'v> Fields<'v> {
     }
 
     fn position(&self, name: &str) -> Option<usize> {
-        self.0.iter().position(|(k, _)| k == name)
+        self.0.iter().position(|(k, _)| same_name(k, name))
     }
 
     fn slot(&self, name: &str) -> Option<&Slot<'v>> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, s)| s)
+        self.0
+            .iter()
+            .find(|(k, _)| same_name(k, name))
+            .map(|(_, s)| s)
     }
 
     fn slot_mut(&mut self, name: &str) -> Option<&mut Slot<'v>> {
-        self.0.iter_mut().find(|(k, _)| k == name).map(|(_, s)| s)
+        self.0
+            .iter_mut()
+            .find(|(k, _)| same_name(k, name))
+            .map(|(_, s)| s)
     }
 
     /// Sets `name` to `slot`, replacing what it held.
