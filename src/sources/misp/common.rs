@@ -7,7 +7,7 @@
 use chrono::{DateTime, Duration, Utc};
 use std::borrow::Cow;
 
-use crate::json::Value;
+use crate::json::{Value, same_name};
 
 use super::types::{self, Outcome};
 use crate::dates;
@@ -274,7 +274,7 @@ pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
         }
     };
     let mut tlp: Vec<String> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
+    let made = d.tags().len();
     for item in items {
         let name = match item {
             Value::Object(m) => m.get("name").and_then(text),
@@ -282,7 +282,11 @@ pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
             _ => None,
         };
         let Some(name) = name else { continue };
-        let clean: String = name.chars().filter(|c| *c != '\\' && *c != '"').collect();
+        let clean: String = if name.contains(['\\', '"']) {
+            name.chars().filter(|c| *c != '\\' && *c != '"').collect()
+        } else {
+            name.into_owned()
+        };
         if clean.is_empty() {
             continue;
         }
@@ -299,11 +303,9 @@ pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
                 tlp.push(level);
             }
         }
-        if unique {
-            if seen.contains(&clean) {
-                continue;
-            }
-            seen.push(clean.clone());
+        // the tags this call made so far, compared in place
+        if unique && d.tags()[made..].iter().any(|t| same_name(t, &clean)) {
+            continue;
         }
         d.tag(clean);
     }
