@@ -230,7 +230,7 @@ fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
                     .and_then(crate::ecs::hash::field_by_name)
                     .or_else(|| crate::ecs::hash::field_by_length(v));
                 if let Some(f) = field {
-                    d.set(&format!("threat.indicator.file.hash.{f}"), v.clone());
+                    d.set(&["threat.indicator.file.hash.", f].concat(), v.clone());
                 }
                 d.push_unique("related.hash", v.clone());
             }
@@ -271,8 +271,8 @@ fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         j.remove(f);
     }
     d.key = Some(match id {
-        Some(id) => format!("{DATASET}:{id}"),
-        None => format!("{DATASET}:value:{}", value.as_deref().unwrap_or("")),
+        Some(id) => [DATASET, ":", &id].concat(),
+        None => [DATASET, ":value:", value.as_deref().unwrap_or("")].concat(),
     });
     d.set(NS, Value::Object(j));
     d
@@ -330,9 +330,15 @@ fn meta<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
         }
         _ => Map::new(),
     };
-    for part in ["address", "email", "name", "org", "phone"] {
-        if let Some(v) = m.remove(&format!("registrant_{part}")) {
-            registrant.insert(part.to_string(), v);
+    for (field, part) in [
+        ("registrant_address", "address"),
+        ("registrant_email", "email"),
+        ("registrant_name", "name"),
+        ("registrant_org", "org"),
+        ("registrant_phone", "phone"),
+    ] {
+        if let Some(v) = m.remove(field) {
+            registrant.insert(part, v);
         }
     }
     if let Some(Value::String(email)) = registrant.get("email")

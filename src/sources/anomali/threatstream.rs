@@ -258,7 +258,7 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         };
         if let Some(f) = field {
             j.remove("md5");
-            d.set(&format!("threat.indicator.file.hash.{f}"), hash.clone());
+            d.set(&["threat.indicator.file.hash.", f].concat(), hash.clone());
         }
         d.push_unique("related.hash", hash);
     }
@@ -295,8 +295,8 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         common::stringify(&mut j, &mut d, f);
     }
     d.key = Some(match id {
-        Some(id) => format!("{DATASET}:{id}"),
-        None => format!("{DATASET}:value:{}", value.as_deref().unwrap_or("")),
+        Some(id) => [DATASET, ":", &id].concat(),
+        None => [DATASET, ":value:", value.as_deref().unwrap_or("")].concat(),
     });
 
     d.set(NS, Value::Object(j));

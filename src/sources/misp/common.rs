@@ -359,7 +359,7 @@ pub fn indicator<'v>(d: &mut Doc<'v>) {
     let mapped = match outcome {
         Outcome::Hash => {
             d.set(INDICATOR_TYPE, "file");
-            d.set(&format!("{INDICATOR}.file.hash.{t}"), value);
+            d.set(&[INDICATOR, ".file.hash.", &t].concat(), value);
             true
         }
         Outcome::FileName => {
@@ -559,7 +559,7 @@ fn filename_hash<'v>(d: &mut Doc<'v>, t: &str, value: Cow<'v, str>, key: &str) -
     match split_once(&value, '|') {
         Some((name, hash)) => {
             d.set("threat.indicator.file.name", name);
-            d.set(&format!("{INDICATOR}.file.hash.{key}"), hash);
+            d.set(&[INDICATOR, ".file.hash.", key].concat(), hash);
             true
         }
         None => {
@@ -722,15 +722,15 @@ pub fn key<'v>(
         uuid.and_then(text).filter(|s| !s.is_empty()).or_else(|| {
             id.and_then(text)
                 .filter(|s| !s.is_empty())
-                .map(|i| Cow::Owned(format!("id-{i}")))
+                .map(|i| Cow::Owned(["id-", &i].concat()))
         })
     };
     let ev = part(event_uuid, event_id);
     let at = part(attr_uuid, attr_id);
     match (ev, at) {
-        (Some(e), Some(a)) => Some(format!("misp:{e}:{a}")),
-        (None, Some(a)) => Some(format!("misp:-:{a}")),
-        (Some(e), None) => Some(format!("misp:{e}")),
+        (Some(e), Some(a)) => Some(["misp:", &e, ":", &a].concat()),
+        (None, Some(a)) => Some(["misp:-:", &a].concat()),
+        (Some(e), None) => Some(["misp:", &e].concat()),
         (None, None) => None,
     }
 }
