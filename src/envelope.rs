@@ -48,19 +48,66 @@ pub struct Unreadable {
     pub tags: Vec<String>,
 }
 
+/// A record as it arrived: bytes, whose UTF-8 is checked when read, or text the caller
+/// already holds as a `str` (a WIT `string`, a JS string), which needs no check.
+#[derive(Debug, Clone, Copy)]
+pub enum Raw<'a> {
+    /// Bytes as received.
+    Bytes(&'a [u8]),
+    /// Text known to be UTF-8.
+    Text(&'a str),
+}
+
+impl<'a> Raw<'a> {
+    /// The record's bytes.
+    pub fn bytes(self) -> &'a [u8] {
+        match self {
+            Raw::Bytes(b) => b,
+            Raw::Text(t) => t.as_bytes(),
+        }
+    }
+
+    /// The record as text, if it is UTF-8.
+    pub fn text(self) -> Result<&'a str, std::str::Utf8Error> {
+        match self {
+            Raw::Bytes(b) => std::str::from_utf8(b),
+            Raw::Text(t) => Ok(t),
+        }
+    }
+}
+
+impl<'a> From<&'a [u8]> for Raw<'a> {
+    fn from(b: &'a [u8]) -> Self {
+        Raw::Bytes(b)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Raw<'a> {
+    fn from(b: &'a [u8; N]) -> Self {
+        Raw::Bytes(b)
+    }
+}
+
+impl<'a> From<&'a str> for Raw<'a> {
+    fn from(t: &'a str) -> Self {
+        Raw::Text(t)
+    }
+}
+
 /// Reads `raw` as one record. A UTF-8 byte-order mark before the JSON is skipped when
 /// parsing; `event.original` keeps the record as received. When the envelope holds the
 /// vendor JSON as text, that text is read by [`body_text`] (the vendor JSON borrows its
 /// strings from it, so the record must own it first).
-pub fn read<'a>(raw: &'a [u8], opts: &Options) -> Result<Record<'a>, Box<Unreadable>> {
+pub fn read<'a>(raw: impl Into<Raw<'a>>, opts: &Options) -> Result<Record<'a>, Box<Unreadable>> {
+    let raw = raw.into();
     let fail = |message: String, tags: Vec<String>| {
         Box::new(Unreadable {
             message,
-            original: String::from_utf8_lossy(raw).into_owned(),
+            original: String::from_utf8_lossy(raw.bytes()).into_owned(),
             tags,
         })
     };
-    let text = std::str::from_utf8(raw).map_err(|e| {
+    let text = raw.text().map_err(|e| {
         fail(
             format!(
                 "record is not valid utf-8: invalid byte at offset {}",
@@ -291,8 +338,8 @@ pub fn check_limits(text: &str, limits: &Limits, what: &str) -> Result<(), Strin
 /// The text of a record within the limits, as received and without its byte-order mark;
 /// `None` when [`read`] would find anything to say about it (not UTF-8, over a limit).
 /// Used to split whole responses without reading them into one tree.
-pub fn checked_text<'a>(raw: &'a [u8], limits: &Limits) -> Option<(&'a str, &'a str)> {
-    let text = std::str::from_utf8(raw).ok()?;
+pub fn checked_text<'a>(raw: impl Into<Raw<'a>>, limits: &Limits) -> Option<(&'a str, &'a str)> {
+    let text = raw.into().text().ok()?;
     let json = text.strip_prefix('\u{feff}').unwrap_or(text);
     check_limits(json, limits, "record").ok()?;
     Some((text, json))

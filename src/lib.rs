@@ -51,6 +51,7 @@ pub mod bindings;
 
 use std::borrow::Cow;
 
+use envelope::Raw;
 use json::Value;
 use serde_json::Map;
 
@@ -228,8 +229,28 @@ pub fn transform_finished(
     opts: &Options,
     emit: &mut dyn FnMut(Finished<'_>),
 ) {
+    transform_raw(dataset, Raw::Bytes(raw), opts, emit);
+}
+
+/// [`transform_finished`] for a record the caller holds as text (a WIT `string`, a JS
+/// string): the same documents, its UTF-8 not checked again.
+pub fn transform_text_finished(
+    dataset: Dataset,
+    text: &str,
+    opts: &Options,
+    emit: &mut dyn FnMut(Finished<'_>),
+) {
+    transform_raw(dataset, Raw::Text(text), opts, emit);
+}
+
+fn transform_raw(
+    dataset: Dataset,
+    raw: Raw<'_>,
+    opts: &Options,
+    emit: &mut dyn FnMut(Finished<'_>),
+) {
     let info = dataset.info();
-    if let Some((s, text, list)) = streamed(dataset, raw, opts) {
+    if let Some((s, text, list)) = streamed_raw(dataset, raw, opts) {
         let ctx = Ctx {
             opts,
             duration: &opts.ioc_expiration_duration,
@@ -264,8 +285,16 @@ pub fn streamed<'a>(
     raw: &'a [u8],
     opts: &Options,
 ) -> Option<(&'static stream::Streaming, &'a str, stream::Items<'a>)> {
+    streamed_raw(dataset, Raw::Bytes(raw), opts)
+}
+
+fn streamed_raw<'a>(
+    dataset: Dataset,
+    raw: Raw<'a>,
+    opts: &Options,
+) -> Option<(&'static stream::Streaming, &'a str, stream::Items<'a>)> {
     let s = dataset.info().streaming?;
-    if !stream::may_split(raw, s.opens_with) {
+    if !stream::may_split(raw.bytes(), s.opens_with) {
         return None;
     }
     let (text, json) = envelope::checked_text(raw, &opts.limits)?;
@@ -275,7 +304,7 @@ pub fn streamed<'a>(
 /// The general path: the record read into one tree, mapped, then each document finished.
 fn transform_tree(
     info: &DatasetInfo,
-    raw: &[u8],
+    raw: Raw<'_>,
     opts: &Options,
     emit: &mut dyn FnMut(Finished<'_>),
 ) {
@@ -395,6 +424,14 @@ pub fn transform_to_json(dataset: Dataset, raw: &[u8], opts: &Options) -> Vec<St
     let mut out = Vec::new();
     // each document written and dropped as soon as it is made
     transform_finished(dataset, raw, opts, &mut |d| out.push(d.to_json()));
+    out
+}
+
+/// [`transform_to_json`] for a record the caller holds as text: the same lines, its UTF-8
+/// not checked again.
+pub fn transform_text_to_json(dataset: Dataset, text: &str, opts: &Options) -> Vec<String> {
+    let mut out = Vec::new();
+    transform_text_finished(dataset, text, opts, &mut |d| out.push(d.to_json()));
     out
 }
 
@@ -647,7 +684,9 @@ mod tests {
             }
             for o in all {
                 let mut tree = Vec::new();
-                transform_tree(info, rec.as_bytes(), &o, &mut |d| tree.push(d.to_json()));
+                transform_tree(info, Raw::Bytes(rec.as_bytes()), &o, &mut |d| {
+                    tree.push(d.to_json())
+                });
                 assert_eq!(
                     transform_to_json(ds, rec.as_bytes(), &o),
                     tree,

@@ -5,7 +5,7 @@
 //! imports nothing, and nothing here needs an import: `now` arrives in the options.
 //!
 //! This file only converts: WIT options → [`OptionsSpec`] → [`Options`], then calls
-//! [`crate::transform_to_json`].
+//! [`crate::transform_text_to_json`] (a WIT `string` is UTF-8 already).
 
 use super::arena::{outside, scope};
 use crate::{Dataset, Limits, Options, OptionsSpec, SeverityScale};
@@ -27,9 +27,10 @@ impl wit::Guest for Component {
         options: wit::Options,
     ) -> Result<Vec<String>, wit::Error> {
         let opts = to_options(options)?;
-        Ok(crate::transform_to_json(
+        // a WIT `string` is UTF-8: not checked again
+        Ok(crate::transform_text_to_json(
             to_dataset(dataset),
-            record.as_bytes(),
+            &record,
             &opts,
         ))
     }
@@ -46,7 +47,7 @@ impl wit::Guest for Component {
             // One scope per record: its garbage is reused by the next record instead of
             // piling up under the answers kept (`arena.rs`).
             out.push(scope(|| {
-                let docs = crate::transform_to_json(dataset, r.as_bytes(), &opts);
+                let docs = crate::transform_text_to_json(dataset, r, &opts);
                 outside(|| docs.clone())
             }));
         }
