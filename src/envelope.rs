@@ -303,8 +303,10 @@ fn take_conf(outer: &mut Map<'_>) -> (Option<String>, Option<bool>) {
     (duration, identity)
 }
 
-/// Parses JSON text after checking size, nesting depth and string length without
-/// recursion, so hostile input cannot exhaust a small guest stack.
+/// Parses JSON text within the limits on size, nesting depth and string length, so
+/// hostile input cannot exhaust a small guest stack: the reader goes at most
+/// `max_depth` + 1 levels deep before it gives up, and any text it gives up on is checked
+/// without recursion before `serde_json` sees it.
 pub fn parse_limited<'t>(text: &'t str, limits: &Limits, what: &str) -> Result<Value<'t>, String> {
     // A text within the size limits that the reader reads whole within the depth limit
     // is within every limit (no string is longer than the text): the check's pass over

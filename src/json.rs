@@ -8,7 +8,8 @@
 //! string and map node, and their frees. A record's tree lives as long as its text,
 //! which the documents made from it borrow until they are written. Text is read by
 //! [`from_str`]: a reader of our own (`json/read.rs`), with `serde_json` behind it for
-//! whatever it leaves.
+//! whatever it leaves; it is written as text by a writer of our own (`json/write.rs`,
+//! [`Json`]), which writes `serde_json`'s bytes.
 
 use std::borrow::Cow;
 use std::fmt;
