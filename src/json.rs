@@ -407,6 +407,27 @@ pub(crate) fn special_byte(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
+/// Where the bytes from `from` on that JSON does not escape in a string end: at the first
+/// byte it escapes, or at the end of `bytes`. Eight bytes at a time (in the first word
+/// that holds one, the lowest bit of its [`special_mask`] says where), the last few one at
+/// a time. The reader steps over a string's plain bytes with it, the writer over the
+/// runs between escapes.
+#[inline]
+pub(crate) fn plain_run_end(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(w) = bytes.get(at..at + 8) {
+        let m = special_mask(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
+        if m != 0 {
+            return at + (m.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    while bytes.get(at).is_some_and(|&b| !special_byte(b)) {
+        at += 1;
+    }
+    at
+}
+
 mod read;
 pub(crate) mod write;
 pub use write::Json;

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 
-use super::{Map, Number, Value, special_byte, special_mask};
+use super::{Map, Number, Value, plain_run_end};
 
 /// Nesting the reader goes into; deeper texts go to `serde_json` (which stops at 128).
 pub const DEPTH: usize = 100;
@@ -160,21 +160,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Steps over bytes that need no escape, eight at a time: in the first word that
-    /// holds one, the lowest bit of its mask says where. The last few bytes of the text
-    /// one at a time.
+    /// Steps over bytes that need no escape ([`plain_run_end`]).
     fn skip_plain(&mut self) {
-        while let Some(w) = self.bytes.get(self.at..self.at + 8) {
-            let m = special_mask(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
-            if m != 0 {
-                self.at += (m.trailing_zeros() / 8) as usize;
-                return;
-            }
-            self.at += 8;
-        }
-        while self.peek().is_some_and(|b| !special_byte(b)) {
-            self.at += 1;
-        }
+        self.at = plain_run_end(self.bytes, self.at);
     }
 
     /// The rest of a string from its first escape; `start` is where its text began.

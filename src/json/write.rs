@@ -3,7 +3,7 @@
 //! searched for bytes to escape eight at a time, and the runs between them copied whole.
 //! The same writer writes documents ([`crate::doc`]), with a cleanup applied on the way.
 
-use super::{Map, Value, special_byte, special_mask};
+use super::{Map, Value, plain_run_end, special_byte, special_mask, word};
 use crate::Cleanup;
 
 /// What writes itself as JSON text: a value, or an object.
@@ -90,14 +90,14 @@ pub(crate) fn string(s: &str, out: &mut Vec<u8>) {
 /// byte up in a table, which was a seventh of a document's cost).
 #[inline]
 fn needs_escape(bytes: &[u8]) -> bool {
-    let word = |c: &[u8]| special_mask(u64::from_ne_bytes(c.try_into().unwrap_or_default())) != 0;
+    let special = |c: &[u8]| special_mask(word(c)) != 0;
     if bytes.len() < 8 {
         return bytes.iter().copied().any(special_byte);
     }
     let mut chunks = bytes.chunks_exact(8);
     // the last eight bytes, which may overlap the last whole word, cover the rest
     let last = bytes.get(bytes.len() - 8..).unwrap_or_default();
-    chunks.any(word) || word(last)
+    chunks.any(special) || special(last)
 }
 
 /// A string with bytes to escape: the runs between them copied whole.
@@ -105,14 +105,13 @@ fn escaped(bytes: &[u8], out: &mut Vec<u8>) {
     out.reserve(bytes.len() + 8);
     out.push(b'"');
     let mut run = 0; // where the bytes not yet written start
-    let mut at = 0;
-    while let Some(i) = next_special(bytes, at) {
-        out.extend_from_slice(&bytes[run..i]);
-        escape(bytes[i], out);
-        run = i + 1;
-        at = i + 1;
+    loop {
+        let end = plain_run_end(bytes, run);
+        out.extend_from_slice(&bytes[run..end]);
+        let Some(&b) = bytes.get(end) else { break };
+        escape(b, out);
+        run = end + 1;
     }
-    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 
@@ -125,20 +124,6 @@ pub(crate) fn plain(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
     out.extend_from_slice(s.as_bytes());
     out.push(b'"');
-}
-
-/// Where the first byte at or after `from` that JSON escapes is.
-fn next_special(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut at = from;
-    while let Some(w) = bytes.get(at..at + 8) {
-        let m = special_mask(u64::from_le_bytes(w.try_into().unwrap_or([0; 8])));
-        if m != 0 {
-            return Some(at + (m.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let rest = bytes.get(at..).unwrap_or_default();
-    rest.iter().position(|&b| special_byte(b)).map(|i| at + i)
 }
 
 /// The escape of byte `b` (one [`special_byte`] says yes to).
