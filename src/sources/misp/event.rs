@@ -40,7 +40,7 @@
 //! `../shared/reference/elastic/ti_misp/BEHAVIOUR.md` §1.1, §3, §5, §11;
 //! `../shared/reference/misp/FORMAT.md` §1, §2, §5; `docs/PARITY-misp.md`.
 
-use crate::json::{Json, Map, Value};
+use crate::json::{Json, Map, Value, write};
 use serde_json::value::RawValue;
 
 use super::common::{self, Seen};
@@ -401,7 +401,7 @@ fn split_original<'v>(
         base: &no_fields,
         extra: &rec_extra,
     };
-    serde_json::to_string(&rec).unwrap_or_default()
+    rec.to_json()
 }
 
 /// A value of [`split_original`]'s record.
@@ -412,39 +412,43 @@ enum Part<'a> {
 }
 
 /// An object: `base`'s entries with the `extra` ones (sorted by key) set over them, in
-/// key order — what inserting `extra` into a copy of `base` would serialise as.
+/// key order — what inserting `extra` into a copy of `base` would be written as.
 struct Merged<'a> {
     base: &'a Map<'a>,
     extra: &'a [(&'static str, Part<'a>)],
 }
 
-impl serde::Serialize for Part<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl Json for Part<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
         match self {
-            Part::Value(v) => v.serialize(s),
-            Part::EmptyList => s.collect_seq(std::iter::empty::<()>()),
-            Part::Merged(m) => m.serialize(s),
+            Part::Value(v) => v.write_json(out),
+            Part::EmptyList => out.extend_from_slice(b"[]"),
+            Part::Merged(m) => m.write_json(out),
         }
     }
 }
 
-impl serde::Serialize for Merged<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(None)?;
+impl Json for Merged<'_> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        let mut first = true;
+        let mut entry = |k: &str, v: &dyn Json, out: &mut Vec<u8>| {
+            write::key(k, &mut first, out);
+            v.write_json(out);
+        };
+        out.push(b'{');
         let mut extra = self.extra.iter().peekable();
         for (k, v) in self.base.iter() {
             while let Some((ek, ev)) = extra.next_if(|(ek, _)| *ek <= k) {
-                map.serialize_entry(ek, ev)?;
+                entry(ek, ev, out);
             }
             if !self.extra.iter().any(|(ek, _)| *ek == k) {
-                map.serialize_entry(k, v)?;
+                entry(k, v, out);
             }
         }
         for (ek, ev) in extra {
-            map.serialize_entry(ek, ev)?;
+            entry(ek, ev, out);
         }
-        map.end()
+        out.push(b'}');
     }
 }
 
