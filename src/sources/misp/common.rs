@@ -304,7 +304,8 @@ pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
             }
         }
         // the tags this call made so far, compared in place
-        if unique && d.tags()[made..].iter().any(|t| same_name(t, &clean)) {
+        let made_here = d.tags().get(made..).unwrap_or_default();
+        if unique && made_here.iter().any(|t| same_name(t, &clean)) {
             continue;
         }
         d.tag(clean);
