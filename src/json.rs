@@ -429,6 +429,7 @@ pub(crate) fn plain_run_end(bytes: &[u8], from: usize) -> usize {
 }
 
 mod read;
+pub use read::{Outline, outline, outline_checked};
 pub(crate) mod write;
 pub use write::Json;
 

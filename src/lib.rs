@@ -662,7 +662,8 @@ mod tests {
     }
 
     /// Checks that each record gives the tree path's documents, byte for byte, under
-    /// `max_documents` of 1 to 6 (so a streamed count off by one shows) and the default;
+    /// `max_documents` of 1 to 6 (so a streamed count off by one shows; with and without
+    /// identity, one with `event.original` kept) and the default;
     /// returns how many records took the streamed path. A response the tree cannot read
     /// (a number out of range, which the streamed path meets item by item) is where the two
     /// part by design: left out (`an_item_out_of_range_is_its_own_error_document`).
@@ -680,6 +681,8 @@ mod tests {
                 o.identity = max % 2 == 0;
                 o.limits.max_documents = max;
                 o.tags = vec!["t".into()];
+                // an item's own text is written only when a document reads it
+                o.preserve_original_event = max == 3;
                 all.push(o);
             }
             for o in all {

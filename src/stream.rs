@@ -8,7 +8,10 @@
 //! valid UTF-8, take this path; anything else goes through [`crate::envelope::read`] as
 //! before.
 
-use crate::json::Value;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::json::{Outline, Value};
 use serde_json::value::RawValue;
 
 use crate::{Ctx, Doc};
@@ -19,7 +22,7 @@ pub struct Items<'a> {
     /// Where the list sits, e.g. `response.Attribute` (empty for a top-level array).
     pub field: &'static str,
     /// Each item's JSON text.
-    pub items: Vec<&'a RawValue>,
+    pub items: Vec<&'a str>,
 }
 
 /// How a data set splits its whole responses and maps one item.
@@ -34,10 +37,10 @@ pub struct Streaming {
     /// response is checked against `max_documents` before its first document is handed
     /// on, as the tree path checks it. An item [`map_item`] cannot parse gives one error
     /// document; this may count it as more (its shape is all it looks at).
-    pub documents: fn(&RawValue) -> usize,
+    pub documents: fn(&str) -> usize,
     /// Maps item `index` of the list at `field` into `out` (what the tree path does for
-    /// each item).
-    pub item: for<'v> fn(usize, Value<'v>, &str, &Ctx<'v>, &mut Vec<Doc<'v>>),
+    /// each item), given the item read and its text.
+    pub item: for<'v> fn(usize, Value<'v>, &str, &str, &Ctx<'v>, &mut Vec<Doc<'v>>),
 }
 
 /// Whether `raw` opens (after a byte-order mark and white space) with `[`, or with `{`
@@ -58,26 +61,86 @@ fn first_key_is(text: &[u8], key: &str) -> bool {
         .is_some_and(|r| r.starts_with(b"\""))
 }
 
+/// The outline of `text` ([`crate::json::outline`]; `checked`: a part of a text outlined
+/// before, [`crate::json::outline_checked`]), read by `serde_json` when our reader leaves
+/// it (nesting past its depth, a lone surrogate in a name): every response `serde_json`
+/// can split is split, as before our reader did it. `None`: not JSON.
+fn outline(text: &str, checked: bool) -> Option<Outline<'_>> {
+    let ours = if checked {
+        crate::json::outline_checked(text)
+    } else {
+        crate::json::outline(text)
+    };
+    if let Some(o) = ours {
+        return Some(o);
+    }
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            // repeated names: the last one, which is where the tree keeps it too
+            let map: BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
+            Some(Outline::Object(
+                map.into_iter()
+                    .map(|(k, v)| (Cow::Owned(k), v.get()))
+                    .collect(),
+            ))
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(text).ok()?;
+            Some(Outline::List(
+                items.into_iter().map(RawValue::get).collect(),
+            ))
+        }
+        _ => serde_json::from_str::<&RawValue>(text)
+            .ok()
+            .map(|v| match v.get() {
+                "null" => Outline::Null,
+                _ => Outline::Scalar,
+            }),
+    }
+}
+
 /// The list in `text` when it is a JSON array.
-pub fn list(text: &str) -> Option<Vec<&RawValue>> {
+pub fn list(text: &str) -> Option<Vec<&str>> {
+    list_of(text, false)
+}
+
+/// [`list`] of a part of a text split before (the value [`only_key`] gave), which is not
+/// checked again.
+pub fn part_list(part: &str) -> Option<Vec<&str>> {
+    list_of(part, true)
+}
+
+fn list_of(text: &str, checked: bool) -> Option<Vec<&str>> {
     if !text.trim_start().starts_with('[') {
         return None;
     }
-    serde_json::from_str(text).ok()
+    match outline(text, checked)? {
+        Outline::List(items) => Some(items),
+        _ => None,
+    }
 }
 
 /// The value of `key` when `text` is an object with that one key and nothing else
 /// (repeats of the key count as one; the last one wins, as in the tree).
-pub fn only_key<'a>(text: &'a str, key: &str) -> Option<&'a RawValue> {
+pub fn only_key<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    only_key_of(text, key, false)
+}
+
+/// [`only_key`] of a part of a text split before, which is not checked again.
+pub fn part_only_key<'a>(part: &'a str, key: &str) -> Option<&'a str> {
+    only_key_of(part, key, true)
+}
+
+fn only_key_of<'a>(text: &'a str, key: &str, checked: bool) -> Option<&'a str> {
     // cheap refusal before any parsing: the first key must be the one asked for
     if !first_key_is(text.as_bytes(), key) {
         return None;
     }
-    let map: std::collections::BTreeMap<String, &RawValue> = serde_json::from_str(text).ok()?;
-    if map.len() != 1 {
-        return None;
+    let o = outline(text, checked)?;
+    match &o {
+        Outline::Object(members) if members.iter().all(|(k, _)| k == key) => o.get(key),
+        _ => None,
     }
-    map.get(key).copied()
 }
 
 /// Maps one item into `out`: parsed on its own; an item that cannot be parsed (a number
@@ -86,52 +149,27 @@ pub fn only_key<'a>(text: &'a str, key: &str) -> Option<&'a RawValue> {
 pub fn map_item<'v>(
     s: &Streaming,
     index: usize,
-    raw: &'v RawValue,
+    raw: &'v str,
     field: &str,
     ctx: &Ctx<'v>,
     out: &mut Vec<Doc<'v>>,
 ) {
-    match crate::json::from_str(raw.get()) {
-        Ok(v) => (s.item)(index, v, field, ctx, out),
+    match crate::json::from_str(raw) {
+        Ok(v) => (s.item)(index, v, raw, field, ctx, out),
         Err(e) => {
             let mut d = Doc::new();
             d.error(format!("cannot parse `{field}[{index}]` as json: {e}"));
-            d.original = Some(raw.get().to_string());
+            d.original = Some(raw.to_string());
             out.push(d);
         }
     }
 }
 
-/// The shape of a JSON text, read without building it: what a document count needs.
-#[derive(Debug)]
-pub enum Shape<'a> {
-    Null,
-    /// An object's members (a repeated key: the last one, as in the tree).
-    Object(std::collections::BTreeMap<String, &'a RawValue>),
-    List(Vec<&'a RawValue>),
-    /// A string, number or boolean, or text that is not JSON.
-    Other,
-}
-
-impl<'a> Shape<'a> {
-    /// The shape of `raw`.
-    pub fn of(raw: &'a RawValue) -> Self {
-        let text = raw.get();
-        match text.trim_start().as_bytes().first() {
-            Some(b'n') => Shape::Null,
-            Some(b'{') => serde_json::from_str(text).map_or(Shape::Other, Shape::Object),
-            Some(b'[') => serde_json::from_str(text).map_or(Shape::Other, Shape::List),
-            _ => Shape::Other,
-        }
-    }
-
-    /// The member `key` of an object.
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
-        match self {
-            Shape::Object(m) => m.get(key).copied(),
-            _ => None,
-        }
-    }
+/// The outline of `part`, a part of a text split before (an item, a member's value),
+/// which is not checked again: what a document count reads. Text that is not JSON reads
+/// as a scalar.
+pub fn shape(part: &str) -> Outline<'_> {
+    outline(part, true).unwrap_or(Outline::Scalar)
 }
 
 #[cfg(test)]
@@ -141,14 +179,14 @@ mod tests {
     #[test]
     fn only_key_wants_exactly_that_key() {
         let v = only_key(r#" { "response" : [1, 2] }"#, "response").unwrap();
-        assert_eq!(v.get(), "[1, 2]");
+        assert_eq!(v, "[1, 2]");
         assert!(only_key(r#"{"response":[1],"tags":["x"]}"#, "response").is_none());
         assert!(only_key(r#"{"tags":["x"],"response":[1]}"#, "response").is_none());
         assert!(only_key(r#"{"responses":[1]}"#, "response").is_none());
         assert!(only_key(r#"{"response":[1]"#, "response").is_none());
         assert!(only_key(r#"[{"response":[1]}]"#, "response").is_none());
         let last = only_key(r#"{"response":1,"response":2}"#, "response").unwrap();
-        assert_eq!(last.get(), "2");
+        assert_eq!(last, "2");
     }
 
     #[test]

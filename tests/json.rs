@@ -2,7 +2,9 @@
 //! against `serde_json::Value`, which it stands in for: any JSON text reads to the same
 //! value and writes to the same bytes (names unsorted and repeated, escapes, numbers at
 //! their limits, objects small enough to be scanned and large enough to be searched);
-//! and the object's inserts, removals and lookups agree with a `BTreeMap`.
+//! and the object's inserts, removals and lookups agree with a `BTreeMap`. Whole responses
+//! are split into the parts `serde_json`'s `RawValue` finds (`json::outline`, and
+//! `ti_ecs::stream` over it).
 //!
 //! `PROPTEST_CASES=N` overrides the case counts below.
 
@@ -13,7 +15,71 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use proptest_config::config;
-use ti_ecs::json::{self, Json, Map, Value};
+use serde_json::value::RawValue;
+use ti_ecs::json::{self, Json, Map, Outline, Value};
+use ti_ecs::stream;
+
+/// An object's members as `serde_json` keeps them (each name once, the last one).
+type Members<'a> = BTreeMap<String, &'a str>;
+
+/// The parts `serde_json` finds in `t`: members, items, or `None` when it refuses `t`
+/// (`Some(None)`: a scalar).
+fn serde_parts(t: &str) -> Option<Option<Result<Members<'_>, Vec<&str>>>> {
+    match t.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            let m: BTreeMap<String, &RawValue> = serde_json::from_str(t).ok()?;
+            Some(Some(Ok(m.into_iter().map(|(k, v)| (k, v.get())).collect())))
+        }
+        Some(b'[') => {
+            let l: Vec<&RawValue> = serde_json::from_str(t).ok()?;
+            Some(Some(Err(l.into_iter().map(RawValue::get).collect())))
+        }
+        _ => serde_json::from_str::<&RawValue>(t).ok().map(|_| None),
+    }
+}
+
+/// [`serde_parts`] of an outline.
+fn parts(o: Outline<'_>) -> Option<Result<Members<'_>, Vec<&str>>> {
+    match o {
+        // repeated names: the last one, as serde_json keeps it
+        Outline::Object(m) => Some(Ok(m
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v))
+            .collect())),
+        Outline::List(l) => Some(Err(l)),
+        Outline::Null | Outline::Scalar => None,
+    }
+}
+
+/// `t` is split as `serde_json` splits it: by [`json::outline`] (which may leave a text
+/// to `serde_json`, but never reads one differently), by `ti_ecs::stream` (which always
+/// answers as `serde_json`), and, once checked, by [`json::outline_checked`].
+fn splits_as_serde_json(t: &str) -> Result<(), TestCaseError> {
+    let theirs = serde_parts(t);
+    let ours = json::outline(t);
+    if let Some(o) = ours {
+        prop_assert_eq!(Some(parts(o)), theirs.clone(), "{:?}", t);
+        let checked = json::outline_checked(t).map(parts);
+        prop_assert_eq!(checked, theirs.clone(), "checked {:?}", t);
+    }
+    let list = theirs.clone().and_then(|p| p.and_then(Result::err));
+    prop_assert_eq!(stream::list(t), list, "{:?}", t);
+    if let Some(Some(Ok(m))) = &theirs {
+        // `only_key` answers for a text whose first name is the key, written plainly
+        let first = t.trim_start().strip_prefix('{').map(str::trim_start);
+        for k in m.keys() {
+            if first.is_some_and(|f| f.starts_with(&format!("\"{k}\""))) {
+                let only = if m.len() == 1 {
+                    m.get(k).copied()
+                } else {
+                    None
+                };
+                prop_assert_eq!(stream::only_key(t, k), only, "{:?} {:?}", t, k);
+            }
+        }
+    }
+    Ok(())
+}
 
 /// Names: a few short ones that repeat, some with escapes or beyond ASCII, and enough
 /// distinct ones (`k0`…`k47`) to make objects past the scan's 32 names.
@@ -170,5 +236,29 @@ proptest! {
                 }
             }
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(512))]
+
+    #[test]
+    fn texts_split_as_serde_json_splits_them(t in text()) {
+        // our reader takes every such text itself: no part left to serde_json
+        prop_assert!(json::outline(&t).is_some(), "{:?}", t);
+        splits_as_serde_json(&t)?;
+        // the same with white space around every part
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&t) {
+            let pretty = serde_json::to_string_pretty(&v).unwrap();
+            prop_assert!(json::outline(&pretty).is_some(), "{:?}", pretty);
+            splits_as_serde_json(&format!(" {pretty}\n"))?;
+        }
+    }
+
+    #[test]
+    fn any_string_of_tokens_splits_as_serde_json_splits_it(
+        tokens in proptest::collection::vec(proptest::sample::select(TOKENS), 0..14)
+    ) {
+        splits_as_serde_json(&tokens.concat())?;
     }
 }

@@ -95,12 +95,31 @@ fn fan_out<'v>(items: Vec<Value<'v>>, field: &str, ctx: &Ctx, out: &mut Vec<Doc<
 /// Item `i` of the list at `field`, keeping its own JSON as `event.original`.
 fn list_item<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx) -> Doc<'v> {
     let own = item.to_json();
-    let mut d = match item {
-        Value::Object(m) => attribute(m, ctx),
-        other => not_an_attribute(&format!("{field}[{i}]"), &other),
-    };
+    let mut d = item_doc(i, item, field, ctx);
     d.original = Some(own);
     d
+}
+
+/// [`list_item`] for an item of a whole response, whose `text` is at hand: its JSON is
+/// written only when the document reads it ([`Ctx::needs_original`]), from the text read
+/// again, which gives the value (and so the JSON) the item was.
+fn streamed_item<'v>(i: usize, item: Value<'v>, text: &str, field: &str, ctx: &Ctx) -> Doc<'v> {
+    let mut d = item_doc(i, item, field, ctx);
+    if ctx.needs_original(&d) {
+        d.original = Some(match crate::json::from_str(text) {
+            Ok(v) => v.to_json(),
+            Err(_) => text.to_string(),
+        });
+    }
+    d
+}
+
+/// The document of item `i` of the list at `field`.
+fn item_doc<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx) -> Doc<'v> {
+    match item {
+        Value::Object(m) => attribute(m, ctx),
+        other => not_an_attribute(&format!("{field}[{i}]"), &other),
+    }
 }
 
 /// Whole responses item by item (see [`crate::stream`]): the same lists [`map`] fans out.
@@ -108,7 +127,7 @@ pub const STREAMING: Streaming = Streaming {
     opens_with: &["response", "Attribute"],
     split: split_response,
     documents: |_| 1,
-    item: |i, item, field, ctx, out| out.push(list_item(i, item, field, ctx)),
+    item: |i, item, text, field, ctx, out| out.push(streamed_item(i, item, text, field, ctx)),
 };
 
 fn split_response(text: &str) -> Option<Items<'_>> {
@@ -116,7 +135,7 @@ fn split_response(text: &str) -> Option<Items<'_>> {
         return Some(Items { field: "", items });
     }
     let (field, list) = match stream::only_key(text, "response") {
-        Some(resp) => match stream::list(resp.get()) {
+        Some(resp) => match stream::part_list(resp) {
             Some(items) => {
                 return Some(Items {
                     field: "response",
@@ -125,12 +144,12 @@ fn split_response(text: &str) -> Option<Items<'_>> {
             }
             None => (
                 "response.Attribute",
-                stream::only_key(resp.get(), "Attribute")?,
+                stream::part_only_key(resp, "Attribute")?,
             ),
         },
         None => ("Attribute", stream::only_key(text, "Attribute")?),
     };
-    stream::list(list.get()).map(|items| Items { field, items })
+    stream::part_list(list).map(|items| Items { field, items })
 }
 
 fn not_an_attribute<'v>(field: &str, v: &Value<'v>) -> Doc<'v> {

@@ -41,10 +41,10 @@
 //! `../shared/reference/misp/FORMAT.md` §1, §2, §5; `docs/PARITY-misp.md`.
 
 use crate::json::{Json, Map, Value, write};
-use serde_json::value::RawValue;
 
 use super::common::{self, Seen};
-use crate::stream::{self, Items, Shape, Streaming};
+use crate::json::Outline;
+use crate::stream::{self, Items, Streaming};
 use crate::{Ctx, Doc};
 
 /// Event parts Elastic removes before mapping.
@@ -125,7 +125,7 @@ pub const STREAMING: Streaming = Streaming {
     opens_with: &["response"],
     split: split_response,
     documents: item_documents,
-    item: list_item,
+    item: |i, item, _, field, ctx, out| list_item(i, item, field, ctx, out),
 };
 
 fn split_response(text: &str) -> Option<Items<'_>> {
@@ -136,7 +136,7 @@ fn split_response(text: &str) -> Option<Items<'_>> {
         });
     }
     let resp = stream::only_key(text, "response")?;
-    stream::list(resp.get()).map(|items| Items {
+    stream::part_list(resp).map(|items| Items {
         field: "response",
         items,
     })
@@ -144,17 +144,17 @@ fn split_response(text: &str) -> Option<Items<'_>> {
 
 /// How many documents [`list_item`] makes of a list item, from its shape alone: the
 /// counting of [`event`], step for step.
-fn item_documents(item: &RawValue) -> usize {
-    let Some(ev) = Shape::of(item).get("Event") else {
+fn item_documents(item: &str) -> usize {
+    let Some(ev) = stream::shape(item).get("Event") else {
         return 1;
     };
-    let meta = Shape::of(ev);
-    if !matches!(meta, Shape::Object(_)) {
+    let meta = stream::shape(ev);
+    if !matches!(meta, Outline::Object(_)) {
         return 1;
     }
-    let objects = meta.get("Object").map(Shape::of);
+    let objects = meta.get("Object").map(stream::shape);
     let object_attrs = match &objects {
-        Some(o @ Shape::Object(_)) => Some(Form::member(o, "Attribute")),
+        Some(o @ Outline::Object(_)) => Some(Form::member(o, "Attribute")),
         _ => None,
     };
     let attrs = Form::member(&meta, "Attribute");
@@ -163,10 +163,10 @@ fn item_documents(item: &RawValue) -> usize {
     }
     let mut n = attrs.items();
     match &objects {
-        None | Some(Shape::Null) => {}
-        Some(Shape::List(items)) => {
+        None | Some(Outline::Null) => {}
+        Some(Outline::List(items)) => {
             for o in items {
-                n = n.saturating_add(object_documents(&Shape::of(o)));
+                n = n.saturating_add(object_documents(&stream::shape(o)));
             }
         }
         Some(o) => n = n.saturating_add(object_documents(o)),
@@ -176,9 +176,9 @@ fn item_documents(item: &RawValue) -> usize {
 
 /// The documents of one item of an event's `Object`: one per attribute, one error
 /// document when it is not an object.
-fn object_documents(o: &Shape) -> usize {
+fn object_documents(o: &Outline) -> usize {
     match o {
-        Shape::Object(_) => Form::member(o, "Attribute").items(),
+        Outline::Object(_) => Form::member(o, "Attribute").items(),
         _ => 1,
     }
 }
@@ -206,18 +206,18 @@ impl Form {
         }
     }
 
-    fn of_shape(v: Option<&Shape>) -> Self {
+    fn of_shape(v: Option<&Outline>) -> Self {
         match v {
-            None | Some(Shape::Null) => Form::Nothing,
-            Some(Shape::List(a)) => Form::List(a.len()),
-            Some(Shape::Object(_)) => Form::Object,
-            Some(Shape::Other) => Form::Scalar,
+            None | Some(Outline::Null) => Form::Nothing,
+            Some(Outline::List(a)) => Form::List(a.len()),
+            Some(Outline::Object(_)) => Form::Object,
+            Some(Outline::Scalar) => Form::Scalar,
         }
     }
 
     /// The form of the member `key` of an object's shape.
-    fn member(object: &Shape, key: &str) -> Self {
-        Form::of_shape(object.get(key).map(Shape::of).as_ref())
+    fn member(object: &Outline, key: &str) -> Self {
+        Form::of_shape(object.get(key).map(stream::shape).as_ref())
     }
 
     /// `Some(true)` for one object, `Some(false)` for nothing or an empty list, `None` for
