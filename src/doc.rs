@@ -107,7 +107,14 @@ pub(crate) enum Slot<'v> {
     Lit(&'static str),
     /// A list of such strings.
     Lits(&'static [&'static str]),
+    /// An object of such strings, by name in name order (a data set's constant objects:
+    /// `data_stream`, `threat.feed`, …), set without making an object. A path that goes
+    /// into it makes it an object first ([`Slot::open`]).
+    Consts(Consts),
 }
+
+/// Names and constant strings, in name order.
+pub(crate) type Consts = &'static [(&'static str, &'static str)];
 
 impl<'v> Slot<'v> {
     fn into_value(self) -> Value<'v> {
@@ -116,6 +123,16 @@ impl<'v> Slot<'v> {
             Slot::Val(v) => v,
             Slot::Lit(s) => Value::from(s),
             Slot::Lits(l) => Value::from(l.to_vec()),
+            Slot::Consts(c) => Value::Object(c.iter().map(|&(k, v)| (k, Value::from(v))).collect()),
+        }
+    }
+
+    /// A [`Slot::Consts`] made an object of [`Slot::Lit`]s, to go into; other slots are
+    /// left as they are.
+    fn open(&mut self) {
+        if let Slot::Consts(c) = self {
+            let fields = c.iter().map(|&(k, v)| (Cow::Borrowed(k), Slot::Lit(v)));
+            *self = Slot::Obj(Fields(fields.collect()));
         }
     }
 
@@ -145,6 +162,8 @@ enum At<'a, 'v> {
     Value(&'a Value<'v>),
     /// A [`Slot::Lit`] or [`Slot::Lits`].
     Lit,
+    /// A [`Slot::Consts`].
+    Consts(Consts),
 }
 
 impl<'v> Fields<'v> {
@@ -190,6 +209,7 @@ impl<'v> Fields<'v> {
             }
         };
         let slot = &mut self.0.get_mut(i)?.1;
+        slot.open();
         if !matches!(slot, Slot::Obj(_) | Slot::Val(Value::Object(_))) {
             *slot = Slot::Obj(Fields::object());
         }
@@ -215,6 +235,7 @@ impl<'v> Fields<'v> {
             Slot::Val(v) => Slot::Val(v.into_owned()),
             Slot::Lit(l) => Slot::Lit(l),
             Slot::Lits(l) => Slot::Lits(l),
+            Slot::Consts(c) => Slot::Consts(c),
         };
         Fields(self.0.into_iter().map(|(k, s)| (k, slot(s))).collect())
     }
@@ -303,11 +324,15 @@ impl<'v> Doc<'v> {
         if let Some(parent) = parent {
             for p in segments(parent) {
                 cur = match cur {
-                    ObjMut::Fields(f) => match f.slot_mut(p)? {
-                        Slot::Obj(g) => ObjMut::Fields(g),
-                        Slot::Val(v) => ObjMut::Map(v.as_object_mut()?),
-                        Slot::Lit(_) | Slot::Lits(_) => return None,
-                    },
+                    ObjMut::Fields(f) => {
+                        let slot = f.slot_mut(p)?;
+                        slot.open();
+                        match slot {
+                            Slot::Obj(g) => ObjMut::Fields(g),
+                            Slot::Val(v) => ObjMut::Map(v.as_object_mut()?),
+                            Slot::Lit(_) | Slot::Lits(_) | Slot::Consts(_) => return None,
+                        }
+                    }
                     ObjMut::Map(m) => ObjMut::Map(m.get_mut(p)?.as_object_mut()?),
                 };
             }
@@ -348,6 +373,24 @@ impl<'v> Doc<'v> {
         }
     }
 
+    /// Sets the object at `path` (dotted) to the constant strings `consts` (in name order),
+    /// as [`Doc::put_under`] of each would, without making an object when there is none
+    /// yet: the constant objects every document gets.
+    pub(crate) fn put_consts(&mut self, path: &'static str, consts: Consts) {
+        debug_assert!(
+            consts.is_sorted_by(|a, b| name_order(a.0, b.0).is_lt()),
+            "{consts:?}"
+        );
+        let (parent, leaf) = Path::Static(path).split();
+        if let Some(ObjMut::Fields(f)) = self.object_at(parent)
+            && f.position(leaf.text()).is_none()
+        {
+            f.0.push((leaf.name(), Slot::Consts(consts)));
+            return;
+        }
+        self.put_under(path, consts.iter().map(|&(k, v)| (k, Slot::Lit(v))));
+    }
+
     /// The event fields every indicator document opens with: `event.kind: enrichment`,
     /// `event.category: [threat]`, `event.type: [indicator]`.
     pub fn enrichment(&mut self) {
@@ -382,7 +425,12 @@ impl<'v> Doc<'v> {
                     Slot::Obj(g) => At::Fields(g),
                     Slot::Val(v) => At::Value(v),
                     Slot::Lit(_) | Slot::Lits(_) => At::Lit,
+                    Slot::Consts(c) => At::Consts(c),
                 },
+                At::Consts(c) => {
+                    c.iter().find(|(k, _)| *k == p)?;
+                    At::Lit
+                }
                 At::Value(v) => At::Value(v.as_object()?.get(p)?),
                 At::Lit => return None,
             };
@@ -395,7 +443,7 @@ impl<'v> Doc<'v> {
     pub fn get(&self, path: &str) -> Option<&Value<'v>> {
         match self.at(path)? {
             At::Value(v) => Some(v),
-            At::Fields(_) | At::Lit => None,
+            At::Fields(_) | At::Lit | At::Consts(_) => None,
         }
     }
 
@@ -565,6 +613,7 @@ fn blank_slot(s: &Slot<'_>) -> bool {
         Slot::Val(v) => write::blank(v),
         Slot::Lit(s) => s.is_empty(),
         Slot::Lits(l) => l.iter().all(|s| s.is_empty()),
+        Slot::Consts(c) => c.iter().all(|(_, v)| v.is_empty()),
     }
 }
 
@@ -574,7 +623,7 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
     let mut first = true;
     for (name, slot) in &mut f.0 {
         let dropped = match slot {
-            Slot::Obj(_) | Slot::Lit(_) | Slot::Lits(_) => {
+            Slot::Obj(_) | Slot::Lit(_) | Slot::Lits(_) | Slot::Consts(_) => {
                 cleanup == Cleanup::AllEmpty && blank_slot(slot)
             }
             // a record without tags: no empty `tags` list
@@ -611,6 +660,21 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
                     write::string(s, out);
                 }
                 out.push(b']');
+            }
+            Slot::Consts(c) => {
+                out.push(b'{');
+                let kept = c
+                    .iter()
+                    .filter(|(_, v)| cleanup == Cleanup::NullsOnly || !v.is_empty());
+                for (i, (k, v)) in kept.enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write::plain(k, out);
+                    out.push(b':');
+                    write::string(v, out);
+                }
+                out.push(b'}');
             }
         }
     }
@@ -767,6 +831,8 @@ mod tests {
                 ("none", Slot::Lits(&[])),
             ],
         );
+        d.put_consts("k", &[("e", ""), ("v", "x\"")]);
+        d.put_consts("z2", &[("e", "")]);
         for cleanup in [Cleanup::AllEmpty, Cleanup::NullsOnly] {
             for tags in [json!(["t"]), json!([])] {
                 let mut d = d.clone();
@@ -860,6 +926,40 @@ mod tests {
         d.set("v", json!({}));
         d.put_under("v", [("s", Slot::Lit("t"))]);
         assert_eq!(d.get("v.s"), Some(&json!("t")));
+    }
+
+    #[test]
+    fn constant_objects_are_set_whole_until_a_path_goes_in() {
+        const C: Consts = &[("a", "1"), ("b", "2")];
+        let written = |d: &Doc| {
+            let mut out = Vec::new();
+            d.clone()
+                .into_fields()
+                .write_json(Cleanup::NullsOnly, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let mut d = Doc::new();
+        d.put_consts("x.c", C);
+        assert!(
+            matches!(d.fields.slot("x"), Some(Slot::Obj(f)) if matches!(f.slot("c"), Some(Slot::Consts(_))))
+        );
+        // there, as constant strings are: not values
+        assert!(d.has("x.c") && d.has("x.c.a") && !d.has("x.c.z") && !d.has("x.c.a.b"));
+        assert!(d.get("x.c").is_none() && d.get("x.c.a").is_none());
+        assert_eq!(written(&d), r#"{"x":{"c":{"a":"1","b":"2"}}}"#);
+        // onto an object that is there: field by field
+        let mut e = Doc::new();
+        e.set("x.c.z", 0);
+        e.put_consts("x.c", C);
+        assert_eq!(written(&e), r#"{"x":{"c":{"a":"1","b":"2","z":0}}}"#);
+        // a path into it makes it an object first, keeping every constant
+        let mut f = d.clone();
+        f.set("x.c.d", 3);
+        assert_eq!(written(&f), r#"{"x":{"c":{"a":"1","b":"2","d":3}}}"#);
+        let mut g = d.clone();
+        assert_eq!(g.remove("x.c.a"), Some(json!("1")));
+        assert_eq!(written(&g), r#"{"x":{"c":{"b":"2"}}}"#);
+        assert_eq!(d.remove("x.c"), Some(json!({"a": "1", "b": "2"})));
     }
 
     #[test]

@@ -134,10 +134,10 @@ pub struct DatasetInfo {
     pub wit_name: &'static str,
     /// `event.module`.
     pub module: &'static str,
-    /// `threat.feed.name`.
-    pub feed_name: &'static str,
-    /// `threat.feed.dashboard_id`.
-    pub dashboard_id: &'static str,
+    /// `threat.feed`: its `dashboard_id` and `name`.
+    pub feed: &'static [(&'static str, &'static str)],
+    /// `data_stream`: its `dataset` (the id), `namespace` and `type`.
+    pub data_stream: &'static [(&'static str, &'static str)],
     /// The mapping.
     pub map: MapFn,
     /// The final cleanup.
@@ -149,16 +149,35 @@ pub struct DatasetInfo {
     pub streaming: Option<&'static stream::Streaming>,
 }
 
-const ANOMALI_DASHBOARD: &str = "ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf";
-const MISP_DASHBOARD: &str = "ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294";
+const ANOMALI_FEED: &[(&str, &str)] = &[
+    (
+        "dashboard_id",
+        "ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf",
+    ),
+    ("name", "Anomali ThreatStream"),
+];
+const MISP_FEED: &[(&str, &str)] = &[
+    (
+        "dashboard_id",
+        "ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294",
+    ),
+    ("name", "MISP"),
+];
+
+/// A data set's `data_stream` object (`logs-<id>-default`).
+macro_rules! data_stream {
+    ($id:literal) => {
+        &[("dataset", $id), ("namespace", "default"), ("type", "logs")]
+    };
+}
 
 /// Every data set, in one list.
 #[rustfmt::skip]
 pub const DATASETS: &[DatasetInfo] = &[
-    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
-    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed_name: "Anomali ThreatStream", dashboard_id: ANOMALI_DASHBOARD, map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
-    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING) },
-    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed_name: "MISP", dashboard_id: MISP_DASHBOARD, map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING) },
+    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
+    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
+    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING) },
+    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING) },
 ];
 
 impl Dataset {
@@ -520,8 +539,9 @@ fn finish<'v>(
     let fingerprint = doc.fingerprint.take();
     let (errors, doc_tags) = doc.take_notes();
     let mut d = doc;
-    // the constant fields are written as they are, not copied into each document
-    d.put_under("ecs", [("version", Slot::Lit(ECS_VERSION))]);
+    // the constant fields are written as they are, not copied into each document, and
+    // the constant objects set whole, not made field by field
+    d.put_consts("ecs", &[("version", ECS_VERSION)]);
     d.put_under(
         "event",
         [
@@ -530,22 +550,9 @@ fn finish<'v>(
             ("ingested", Slot::Val(dates::fmt_es(opts.now).into())),
         ],
     );
-    d.put_under(
-        "data_stream",
-        [
-            ("type", Slot::Lit("logs")),
-            ("dataset", Slot::Lit(info.id)),
-            ("namespace", Slot::Lit("default")),
-        ],
-    );
-    d.put_under(
-        "threat.feed",
-        [
-            ("name", Slot::Lit(info.feed_name)),
-            ("dashboard_id", Slot::Lit(info.dashboard_id)),
-        ],
-    );
-    d.put_under("labels", [("is_ioc_transform_source", Slot::Lit("true"))]);
+    d.put_consts("data_stream", info.data_stream);
+    d.put_consts("threat.feed", info.feed);
+    d.put_consts("labels", &[("is_ioc_transform_source", "true")]);
     let original: Cow<'v, str> = own_original.map_or(Cow::Borrowed(original), Cow::Owned);
     if opts.identity {
         // A document without an indicator identity (an error document, a record without
@@ -615,6 +622,11 @@ mod tests {
             assert_eq!(row.dataset.info().id, row.id);
             assert_eq!(row.id.parse::<Dataset>(), Ok(row.dataset));
             assert_eq!(row.wit_name.parse::<Dataset>(), Ok(row.dataset));
+            // the constant objects, written as they are: named in order, the id in place
+            assert_eq!(row.data_stream.first(), Some(&("dataset", row.id)));
+            for obj in [row.data_stream, row.feed] {
+                assert!(obj.is_sorted_by(|a, b| a.0 < b.0), "{}: {obj:?}", row.id);
+            }
         }
         let e = "nope".parse::<Dataset>().unwrap_err();
         assert!(e.contains("`nope`") && e.contains("ti_misp.threat"), "{e}");
