@@ -180,7 +180,7 @@ impl<'a> Map<'a> {
         if !e.windows(2).all(|w| name_order(&w[0].0, &w[1].0).is_lt()) {
             e.sort_by(|a, b| name_order(&a.0, &b.0)); // stable: repeats stay in text order
             e.dedup_by(|later, kept| {
-                let same = later.0 == kept.0;
+                let same = same_name(&later.0, &kept.0);
                 if same {
                     std::mem::swap(&mut later.1, &mut kept.1);
                 }
