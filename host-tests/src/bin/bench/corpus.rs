@@ -6,7 +6,9 @@
 //! Elastic's `message` envelope), ThreatStream API v2 intelligence objects, MISP
 //! `/attributes/restSearch` attributes (with `Event`, `Object`, `Tag`, `decay_score`), MISP
 //! post-split event records and whole MISP events. Sizes follow real feeds: most records
-//! 0.3–2 KB, whole events from a handful to hundreds of attributes.
+//! 0.3–2 KB, whole events from a handful to hundreds of attributes. Names come in the
+//! vendors' orders ([`Keys`]), not sorted: a reader that sorts names pays for it here as it
+//! does on real records.
 
 use serde_json::{Value, json};
 
@@ -185,8 +187,190 @@ fn ts_indicator(r: &mut Rng) -> (String, &'static str, &'static str, String) {
     }
 }
 
-/// One ThreatStream push record (what the Elastic Extension posts), ~0.5–1.5 KB.
-pub fn threatstream(r: &mut Rng) -> Value {
+/// The order a vendor writes an object's names in (`Elastic's fixtures` show each).
+#[derive(Clone, Copy)]
+pub enum Keys {
+    /// By name: Elastic's agent (its post-split MISP events; Go writes a map sorted).
+    Sorted,
+    /// These names first, in this order, any others after them by name: MISP's and the
+    /// ThreatStream API's fixed orders.
+    Ranked(&'static [&'static str]),
+    /// An order of its own for each object: the ThreatStream Integrator's pushes (Python
+    /// dicts; no two of Elastic's sample pushes share one).
+    Shuffled,
+}
+
+/// MISP's order of the names of an attribute, an event and what they hold
+/// (`/attributes/restSearch`, `/events/restSearch`; Elastic's MISP fixtures).
+pub const MISP_KEYS: &[&str] = &[
+    "id",
+    "event_id",
+    "object_id",
+    "object_relation",
+    "orgc_id",
+    "org_id",
+    "category",
+    "type",
+    "date",
+    "threat_level_id",
+    "info",
+    "published",
+    "value",
+    "to_ids",
+    "uuid",
+    "attribute_count",
+    "analysis",
+    "timestamp",
+    "distribution",
+    "proposal_email_lock",
+    "locked",
+    "publish_timestamp",
+    "sharing_group_id",
+    "comment",
+    "deleted",
+    "disable_correlation",
+    "first_seen",
+    "last_seen",
+    "extends_uuid",
+    "event_creator_email",
+    "name",
+    "meta-category",
+    "description",
+    "template_uuid",
+    "template_version",
+    "colour",
+    "exportable",
+    "user_id",
+    "hide_tag",
+    "numerical_value",
+    "is_galaxy",
+    "is_custom_galaxy",
+    "local",
+    "score",
+    "base_score",
+    "decayed",
+    "DecayingModel",
+    "decay_score",
+    "Event",
+    "Org",
+    "Orgc",
+    "Attribute",
+    "ShadowAttribute",
+    "RelatedEvent",
+    "Galaxy",
+    "Object",
+    "EventReport",
+    "Tag",
+];
+
+/// The ThreatStream API v2's order of an intelligence object's names (Elastic's
+/// intelligence fixture).
+pub const API_KEYS: &[&str] = &[
+    "target_industry",
+    "source",
+    "threatscore",
+    "threat_type",
+    "trusted_circle_ids",
+    "description",
+    "workgroups",
+    "sort",
+    "resource_uri",
+    "modified_ts",
+    "update_id",
+    "source_reported_confidence",
+    "type",
+    "uuid",
+    "feed_id",
+    "retina_confidence",
+    "created_ts",
+    "id",
+    "value",
+    "itype",
+    "org",
+    "confidence",
+    "expiration_ts",
+    "owner_organization_id",
+    "meta",
+    "is_anonymous",
+    "is_public",
+    "asn",
+    "status",
+    "tags",
+    "can_add_public_tags",
+    "subtype",
+    "tlp",
+    "created_by",
+    "rdns",
+    "is_editable",
+    "locations",
+    "source_locations",
+];
+
+/// `v` as JSON text (compact, as `serde_json` writes it) with its objects' names in the
+/// order `keys` says; `order` draws the shuffled orders.
+pub fn text(v: &Value, keys: Keys, order: &mut Rng) -> String {
+    let mut out = String::new();
+    write(v, keys, order, &mut out);
+    out
+}
+
+fn write(v: &Value, keys: Keys, order: &mut Rng, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut names: Vec<&String> = m.keys().collect();
+            match keys {
+                Keys::Sorted => {}
+                // stable: names not in the list stay by name, after the others
+                Keys::Ranked(list) => {
+                    names.sort_by_key(|k| list.iter().position(|l| l == k).unwrap_or(list.len()))
+                }
+                Keys::Shuffled => {
+                    for i in (1..names.len()).rev() {
+                        names.swap(i, order.range(0, i as u64 + 1) as usize);
+                    }
+                }
+            }
+            out.push('{');
+            for (i, k) in names.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(k.as_str()).to_string());
+                out.push(':');
+                write(&m[k], keys, order, out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, item) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(item, keys, order, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// One ThreatStream push record as text: the indicator's names in an order of their own,
+/// a quarter of them inside Elastic's `{"message": …, "tags": […]}` envelope.
+pub fn threatstream_text(r: &mut Rng, order: &mut Rng) -> String {
+    let (m, wrapped) = threatstream(r);
+    let indicator = text(&m, Keys::Shuffled, order);
+    if wrapped {
+        // as Elastic's agent ships it: the indicator as text under `message`, with tags
+        return json!({"message": indicator, "tags": ["forwarded", "anomali-threatstream"]})
+            .to_string();
+    }
+    indicator
+}
+
+/// One ThreatStream push record (what the Elastic Extension posts), ~0.5–1.5 KB, and
+/// whether it comes inside Elastic's envelope.
+fn threatstream(r: &mut Rng) -> (Value, bool) {
     let (itype, value_type, field, value) = ts_indicator(r);
     let mut detail: Vec<String> = (0..r.range(0, 6)).map(|_| r.word().to_string()).collect();
     if r.chance(20) {
@@ -224,12 +408,8 @@ pub fn threatstream(r: &mut Rng) -> Value {
     if r.chance(15) {
         m["expiration_ts"] = json!(r.iso());
     }
-    if r.chance(25) {
-        // as Elastic's agent ships it: the indicator as text under `message`, with tags
-        let text = m.to_string();
-        return json!({"message": text, "tags": ["forwarded", "anomali-threatstream"]});
-    }
-    m
+    let wrapped = r.chance(25);
+    (m, wrapped)
 }
 
 /// One ThreatStream REST API v2 intelligence object, ~1–2 KB.
@@ -472,7 +652,7 @@ pub fn attribute_response(
         bytes,
         out,
         ("{\"response\":{\"Attribute\":[", "]}}"),
-        |r| (misp_attribute(r).to_string(), 1),
+        |r| (text(&misp_attribute(r), Keys::Ranked(MISP_KEYS), r), 1),
     )
 }
 
@@ -487,7 +667,10 @@ pub fn event_response(
     response(r, bytes, out, ("{\"response\":[", "]}"), |r| {
         let size = event_size(r);
         let docs = usize::try_from(size + size / 5 * 3).unwrap_or(usize::MAX);
-        (misp_event_whole(r, size).to_string(), docs)
+        (
+            text(&misp_event_whole(r, size), Keys::Ranked(MISP_KEYS), r),
+            docs,
+        )
     })
 }
 

@@ -49,7 +49,7 @@ use serde::de::IgnoredAny;
 use serde_json::Value;
 use ti_ecs::{Dataset, Options};
 
-use corpus::Rng;
+use corpus::{Keys, Rng};
 
 /// Records per `transform-batch` call, unless `--batch` says otherwise.
 const BATCH: usize = 64;
@@ -411,19 +411,46 @@ fn record_set_name(dataset: Dataset, path: &std::path::Path) -> String {
 
 fn corpus() -> Vec<Set> {
     let mut r = Rng::new(SEED);
-    let make = |r: &mut Rng, n: usize, f: fn(&mut Rng) -> Value| -> Vec<String> {
-        (0..n).map(|_| f(r).to_string()).collect()
+    // the names' orders drawn apart, so that the records hold what they held before
+    // their names came in the vendors' orders
+    let mut order = Rng::new(SEED ^ 0x6b65_7973);
+    let make = |r: &mut Rng, order: &mut Rng, n: usize, f: fn(&mut Rng) -> Value, keys| {
+        (0..n)
+            .map(|_| corpus::text(&f(r), keys, order))
+            .collect::<Vec<_>>()
     };
     // generated in this order, from one seed: the same bytes in every run
     let records = [
-        make(&mut r, 3000, corpus::threatstream),
-        make(&mut r, 3000, corpus::intelligence),
-        make(&mut r, 3000, corpus::misp_attribute),
-        make(&mut r, 2000, corpus::misp_event_split),
+        (0..3000)
+            .map(|_| corpus::threatstream_text(&mut r, &mut order))
+            .collect(),
+        make(
+            &mut r,
+            &mut order,
+            3000,
+            corpus::intelligence,
+            Keys::Ranked(corpus::API_KEYS),
+        ),
+        make(
+            &mut r,
+            &mut order,
+            3000,
+            corpus::misp_attribute,
+            Keys::Ranked(corpus::MISP_KEYS),
+        ),
+        // as Elastic's agent writes them
+        make(
+            &mut r,
+            &mut order,
+            2000,
+            corpus::misp_event_split,
+            Keys::Sorted,
+        ),
         (0..40)
             .map(|_| {
                 let n = corpus::event_size(&mut r);
-                corpus::misp_event_whole(&mut r, n).to_string()
+                let event = corpus::misp_event_whole(&mut r, n);
+                corpus::text(&event, Keys::Ranked(corpus::MISP_KEYS), &mut order)
             })
             .collect(),
     ];
@@ -715,9 +742,10 @@ fn memory(a: &Args) {
     }
     let mut r = Rng::new(SEED ^ 0x4d_454d);
     let small = dir.join("one-attribute.json");
-    let one = corpus::misp_attribute(&mut r).to_string();
+    let misp = |v: Value, r: &mut Rng| corpus::text(&v, Keys::Ranked(corpus::MISP_KEYS), r);
+    let one = misp(corpus::misp_attribute(&mut r), &mut r);
     let event = dir.join("largest-event.json");
-    let ev = corpus::misp_event_whole(&mut r, 800).to_string();
+    let ev = misp(corpus::misp_event_whole(&mut r, 800), &mut r);
     let big = dir.join("attributes-response.json");
     let events = dir.join("events-response.json");
     let target = if a.quick { 10 } else { 100 } * 1_000_000;
@@ -844,6 +872,38 @@ fn machine() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_corpus_writes_names_in_the_vendors_orders() {
+        let mut r = Rng::new(1);
+        let attr = corpus::misp_attribute(&mut r);
+        let text = corpus::text(&attr, Keys::Ranked(corpus::MISP_KEYS), &mut r);
+        // the same value, its names in MISP's order: `id` first, `Event` after the scalars
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), attr);
+        assert!(text.starts_with(r#"{"id":"#), "{text}");
+        let (at, event) = (text.find(r#""timestamp":"#), text.find(r#""Event":"#));
+        assert!(at.unwrap() < event.unwrap(), "{text}");
+        // sorted: serde_json's own text; shuffled: the same value, in other orders
+        assert_eq!(corpus::text(&attr, Keys::Sorted, &mut r), attr.to_string());
+        let shuffled: Vec<String> = (0..4)
+            .map(|_| corpus::text(&attr, Keys::Shuffled, &mut r))
+            .collect();
+        for s in &shuffled {
+            assert_eq!(serde_json::from_str::<Value>(s).unwrap(), attr);
+        }
+        assert!(shuffled.iter().any(|s| *s != shuffled[0]));
+        // a ThreatStream push, in the envelope or not, is the indicator it holds
+        let mut order = Rng::new(2);
+        for _ in 0..8 {
+            let push = corpus::threatstream_text(&mut r, &mut order);
+            let push: Value = serde_json::from_str(&push).unwrap();
+            let indicator = match push.get("message") {
+                Some(Value::String(m)) => serde_json::from_str(m).unwrap(),
+                _ => push,
+            };
+            assert!(indicator.get("value_type").is_some(), "{indicator}");
+        }
+    }
 
     #[test]
     fn records_arguments_name_the_data_set_and_the_file() {
