@@ -308,6 +308,32 @@ fn split_records(input: &[u8]) -> Vec<&[u8]> {
     if trimmed.is_empty() {
         return Vec::new();
     }
+    if only_line(input, trimmed) {
+        return vec![trimmed];
+    }
+    split_by_first_line(input, trimmed)
+}
+
+/// Whether `trimmed` (the input without the white space around it) is the input's only
+/// non-blank line with nothing else on its line: then both ways below give just it, and a
+/// one-line file (a whole response often is one) is not parsed here to tell which way.
+fn only_line(input: &[u8], trimmed: &[u8]) -> bool {
+    if memchr::memchr(b'\n', trimmed).is_some() {
+        return false;
+    }
+    let start = input.len() - input.trim_ascii_start().len();
+    let end = input.trim_ascii_end().len();
+    let before = input.get(..start).unwrap_or_default();
+    let after = input.get(end..).unwrap_or_default();
+    // what precedes it ends a line; what follows it starts one, but for the `\r` the
+    // line reader strips
+    let tail = after.split(|&b| b == b'\n').next().unwrap_or_default();
+    before.last().is_none_or(|&b| b == b'\n') && (tail.is_empty() || tail == b"\r")
+}
+
+/// [`split_records`] by its first line: one record if the first line ends before the
+/// document does, else a record per non-blank line.
+fn split_by_first_line<'a>(input: &'a [u8], trimmed: &'a [u8]) -> Vec<&'a [u8]> {
     let first_line = trimmed.split(|&b| b == b'\n').next().unwrap_or(trimmed);
     if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(first_line)
         && e.is_eof()
@@ -344,6 +370,47 @@ fn progress_bar(bytes: usize, records: usize) -> Option<indicatif::ProgressBar> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lone_line_is_the_record_either_way_gives() {
+        // every input of up to five pieces: the short way answers only where both ways
+        // agree, and then gives what they give
+        let pieces: [&[u8]; 9] = [
+            b"{}", b"{\"a\":", b"1}", b"\n", b"\r", b" ", b"\t", b"x", b"\r\n",
+        ];
+        let mut inputs: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..5 {
+            let longer: Vec<Vec<u8>> = inputs
+                .iter()
+                .flat_map(|i| pieces.iter().map(move |p| [i.as_slice(), p].concat()))
+                .collect();
+            inputs.extend(longer);
+        }
+        let mut short = 0;
+        for input in &inputs {
+            let trimmed = input.trim_ascii();
+            if trimmed.is_empty() {
+                continue;
+            }
+            let by_lines = split_by_first_line(input, trimmed);
+            assert_eq!(
+                split_records(input),
+                by_lines,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+            if only_line(input, trimmed) {
+                short += 1;
+                assert_eq!(
+                    by_lines,
+                    vec![trimmed],
+                    "{:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+        assert!(short > 1000, "{short}");
+    }
 
     #[test]
     fn whole_document_or_lines() {
