@@ -22,9 +22,8 @@ pub struct Record<'a> {
     /// The vendor JSON, read; `None` when the envelope holds it as text, which is then
     /// `original`, still to read ([`body_text`]).
     pub body: Option<Value<'a>>,
-    /// The vendor JSON as text, for `event.original`: the record's own text when that is
-    /// what it is (no copy), else the envelope's text or the JSON written again.
-    pub original: Cow<'a, str>,
+    /// The vendor JSON as text, for `event.original` ([`Record::original`]).
+    original: Original<'a>,
     /// The envelope field that held the vendor text, as error messages name it.
     text_field: Option<String>,
     /// Tags from the options, then the envelope's `tags`, without repeats.
@@ -35,6 +34,60 @@ pub struct Record<'a> {
     /// `_conf.identity` (`true`/`false`, as a boolean or a string): overrides the option,
     /// for hosts such as Fluent Bit whose filter interface carries no options.
     pub conf_identity: Option<bool>,
+}
+
+/// Where a record's `event.original` comes from.
+#[derive(Debug)]
+enum Original<'a> {
+    /// This text: the record's own when that is what it is (no copy), or the envelope's.
+    Text(Cow<'a, str>),
+    /// The JSON, written again, of a part of this record text (the record without its
+    /// BOM): written only when asked for, as most documents never keep it.
+    Written(&'a str, Part),
+}
+
+/// The part of a record [`Original::Written`] writes.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    /// The object under `json` (Elastic's inputs write it compact, keys sorted).
+    Json,
+    /// The record without its `_conf` settings.
+    WithoutConf,
+}
+
+impl Record<'_> {
+    /// The vendor JSON as text, for `event.original`: the record's own text when that is
+    /// what it is, the envelope's text, or the JSON written again, as Elastic's inputs
+    /// write parsed JSON (compact, keys sorted).
+    pub fn original(&self) -> Cow<'_, str> {
+        match &self.original {
+            Original::Text(t) => Cow::Borrowed(t),
+            Original::Written(text, part) => Cow::Owned(written(text, *part)),
+        }
+    }
+}
+
+/// Whether every document of a record surely reads its `event.original`: kept (by the
+/// option or the record's tag) or hashed (identity on; a mapping may fingerprint its own
+/// values, but not every one does). A text to write again is then written at once from
+/// the tree at hand; otherwise only when a document reads it, from the record read again.
+fn reads_original(opts: &Options, tags: &[String], conf_identity: Option<bool>) -> bool {
+    crate::preserves(opts, tags) || conf_identity.unwrap_or(opts.identity)
+}
+
+/// [`Original::Written`]'s text: the record read again (it was read whole before, so it
+/// reads the same), the part taken and written.
+fn written(text: &str, part: Part) -> String {
+    let Ok(Value::Object(mut outer)) = crate::json::from_str(text) else {
+        return String::new();
+    };
+    match part {
+        Part::Json => outer.remove("json").unwrap_or(Value::Null).to_json(),
+        Part::WithoutConf => {
+            take_conf(&mut outer);
+            outer.to_json()
+        }
+    }
 }
 
 /// A record that cannot be read: the message for `error.message`, and the text to keep.
@@ -116,16 +169,13 @@ pub fn read<'a>(raw: impl Into<Raw<'a>>, opts: &Options) -> Result<Record<'a>, B
             opts.tags.clone(),
         )
     })?;
-    let value = parse_limited(
-        text.strip_prefix('\u{feff}').unwrap_or(text),
-        &opts.limits,
-        "record",
-    )
-    .map_err(|m| fail(m, opts.tags.clone()))?;
+    let json = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let value =
+        parse_limited(json, &opts.limits, "record").map_err(|m| fail(m, opts.tags.clone()))?;
     let Value::Object(mut outer) = value else {
         return Ok(Record {
             body: Some(value),
-            original: Cow::Borrowed(text),
+            original: Original::Text(Cow::Borrowed(text)),
             text_field: None,
             tags: opts.tags.clone(),
             conf_duration: None,
@@ -142,9 +192,11 @@ pub fn read<'a>(raw: impl Into<Raw<'a>>, opts: &Options) -> Result<Record<'a>, B
         let keys = outer.len();
         let (conf_duration, conf_identity) = take_conf(&mut outer);
         let original = if outer.len() == keys {
-            Cow::Borrowed(text)
+            Original::Text(Cow::Borrowed(text))
+        } else if reads_original(opts, &tags, conf_identity) {
+            Original::Text(Cow::Owned(outer.to_json()))
         } else {
-            Cow::Owned(outer.to_json())
+            Original::Written(json, Part::WithoutConf)
         };
         return Ok(Record {
             body: Some(Value::Object(outer)),
@@ -165,7 +217,7 @@ pub fn read<'a>(raw: impl Into<Raw<'a>>, opts: &Options) -> Result<Record<'a>, B
             let inner = take_text(&mut outer, &key).unwrap_or_default();
             Ok(Record {
                 body: None,
-                original: inner,
+                original: Original::Text(inner),
                 text_field: Some(key),
                 tags,
                 conf_duration,
@@ -174,12 +226,14 @@ pub fn read<'a>(raw: impl Into<Raw<'a>>, opts: &Options) -> Result<Record<'a>, B
         }
         Some(Envelope::Parsed) => {
             let body = outer.remove("json").unwrap_or(Value::Null);
-            // Elastic's inputs write `event.original` as compact JSON with sorted keys,
-            // which is serde_json's default map order.
-            let original = body.to_json();
+            let original = if reads_original(opts, &tags, conf_identity) {
+                Original::Text(Cow::Owned(body.to_json()))
+            } else {
+                Original::Written(json, Part::Json)
+            };
             Ok(Record {
                 body: Some(body),
-                original: Cow::Owned(original),
+                original,
                 text_field: None,
                 tags,
                 conf_duration,
@@ -196,7 +250,11 @@ pub fn read<'a>(raw: impl Into<Raw<'a>>, opts: &Options) -> Result<Record<'a>, B
 /// applied.
 pub fn body_text<'r>(rec: &'r Record<'_>, opts: &Options) -> Result<Value<'r>, String> {
     let key = rec.text_field.as_deref().unwrap_or("message");
-    parse_limited(&rec.original, &opts.limits, &format!("`{key}`"))
+    let Original::Text(text) = &rec.original else {
+        // a record whose vendor JSON is read already has no text to read
+        return Err(format!("`{key}` holds no text"));
+    };
+    parse_limited(text, &opts.limits, &format!("`{key}`"))
 }
 
 enum Envelope {
@@ -447,16 +505,19 @@ mod tests {
         assert_eq!(r.conf_duration.as_deref(), Some("5d"));
         assert!(r.tags.is_empty());
         // the settings are not vendor data: event.original is the record without them
-        assert_eq!(r.original, r#"{"a":1}"#);
+        assert_eq!(r.original(), r#"{"a":1}"#);
         // as Fluent Bit's `modify` writes them, beside a record its http input parsed
         let raw =
             br#"{"z": 2, "a": 1, "_conf.identity": "true", "_conf.ioc_expiration_duration": "5d"}"#;
         let r = read(raw, &opts()).unwrap();
-        assert_eq!(r.original, r#"{"a":1,"z":2}"#);
+        assert_eq!(r.original(), r#"{"a":1,"z":2}"#);
         assert_eq!(r.conf_identity, Some(true));
         // without settings the text is kept as received
         let raw = br#"{"z": 2, "a": 1}"#;
-        assert_eq!(read(raw, &opts()).unwrap().original, r#"{"z": 2, "a": 1}"#);
+        assert_eq!(
+            read(raw, &opts()).unwrap().original(),
+            r#"{"z": 2, "a": 1}"#
+        );
     }
 
     #[test]
@@ -478,7 +539,7 @@ mod tests {
         o.tags = vec!["forwarded".into()];
         let r = read(raw, &o).unwrap();
         assert_eq!(body(&r), json!({"b": 2}));
-        assert_eq!(r.original, r#"{"b":2}"#);
+        assert_eq!(r.original(), r#"{"b":2}"#);
         assert_eq!(r.tags, vec!["forwarded", "x", "preserve_original_event"]);
         assert_eq!(r.conf_duration.as_deref(), Some("85d"));
     }
@@ -486,7 +547,7 @@ mod tests {
     #[test]
     fn other_envelopes() {
         let r = read(br#"{"json":{"z":1,"a":2}}"#, &opts()).unwrap();
-        assert_eq!(r.original, r#"{"a":2,"z":1}"#);
+        assert_eq!(r.original(), r#"{"a":2,"z":1}"#);
         let r = read(br#"{"event":{"original":"[1]"}}"#, &opts()).unwrap();
         assert_eq!(body(&r), json!([1]));
         let r = read(
@@ -518,7 +579,7 @@ mod tests {
         let r = read(br#"{"message":"{nope","tags":["t"]}"#, &opts()).unwrap();
         let m = body_text(&r, &opts()).unwrap_err();
         assert!(m.starts_with("cannot parse `message` as json"), "{m}");
-        assert_eq!(r.original, "{nope");
+        assert_eq!(r.original(), "{nope");
         assert_eq!(r.tags, vec!["t"]);
         let e = read(b"{\"a\":\"\xff\"}", &opts()).unwrap_err();
         assert!(e.message.contains("utf-8"), "{}", e.message);
@@ -650,7 +711,7 @@ mod tests {
     fn a_byte_order_mark_is_skipped() {
         let r = read(b"\xEF\xBB\xBF{\"a\":1}", &opts()).unwrap();
         assert_eq!(body(&r), json!({"a": 1}));
-        assert_eq!(r.original, "\u{feff}{\"a\":1}");
+        assert_eq!(r.original(), "\u{feff}{\"a\":1}");
     }
 
     #[test]

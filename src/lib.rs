@@ -87,8 +87,6 @@ pub struct Ctx<'a> {
     pub duration: &'a str,
     /// Whether `duration` came from the record's `_conf`.
     pub duration_from_conf: bool,
-    /// The record's raw vendor text.
-    pub original: &'a str,
     /// Whether every document keeps `event.original` (the option, or the record's tag
     /// `preserve_original_event`).
     pub preserve: bool,
@@ -107,7 +105,7 @@ impl Ctx<'_> {
 }
 
 /// Whether documents of a record with `rec_tags` keep `event.original` whatever happens.
-fn preserves(opts: &Options, rec_tags: &[String]) -> bool {
+pub(crate) fn preserves(opts: &Options, rec_tags: &[String]) -> bool {
     opts.preserve_original_event || rec_tags.iter().any(|t| t == "preserve_original_event")
 }
 
@@ -274,7 +272,6 @@ fn transform_raw(
             opts,
             duration: &opts.ioc_expiration_duration,
             duration_from_conf: false,
-            original: text,
             preserve: preserves(opts, &opts.tags),
         };
         let count = list
@@ -344,7 +341,7 @@ fn transform_tree(
         Err(message) => {
             let mut d = Doc::new();
             d.error(message);
-            return emit(finish(info, d, &rec.original, &rec.tags, opts));
+            return emit(finish(info, d, &rec.original(), &rec.tags, opts));
         }
     };
     let opts = &*with_conf_identity(opts, rec.conf_identity);
@@ -356,16 +353,22 @@ fn transform_tree(
         opts,
         duration,
         duration_from_conf: from_conf,
-        original: &rec.original,
         preserve: preserves(opts, &rec.tags),
     };
     let mut docs = Vec::new();
     (info.map)(body, &ctx, &mut docs);
     if docs.len() > opts.limits.max_documents {
-        return emit(too_many(info, docs.len(), &rec.original, &rec.tags, opts));
+        return emit(too_many(info, docs.len(), &rec.original(), &rec.tags, opts));
     }
+    // the record's text, written again when its envelope held parsed JSON, only when a
+    // document reads it (most keep no `event.original`)
+    let reads = |d: &Doc| d.original.is_none() && ctx.needs_original(d);
+    let original = match docs.iter().any(reads) {
+        true => rec.original(),
+        false => Cow::Borrowed(""),
+    };
     for d in docs {
-        emit(finish(info, d, &rec.original, &rec.tags, opts));
+        emit(finish(info, d, &original, &rec.tags, opts));
     }
 }
 
@@ -388,11 +391,11 @@ pub fn error_document(
         // as `transform` answers a record whose envelope's text cannot be read: without
         // its `_conf`
         Ok(rec) if rec.body.is_none() && envelope::body_text(&rec, opts).is_err() => {
-            error_doc(info, message, &rec.original, &rec.tags, opts).into_owned()
+            error_doc(info, message, &rec.original(), &rec.tags, opts).into_owned()
         }
         Ok(rec) => {
             let opts = with_conf_identity(opts, rec.conf_identity);
-            error_doc(info, message, &rec.original, &rec.tags, &opts).into_owned()
+            error_doc(info, message, &rec.original(), &rec.tags, &opts).into_owned()
         }
         Err(u) => error_doc(info, message, &u.original, &u.tags, opts).into_owned(),
     }
@@ -630,6 +633,77 @@ mod tests {
         }
         let e = "nope".parse::<Dataset>().unwrap_err();
         assert!(e.contains("`nope`") && e.contains("ti_misp.threat"), "{e}");
+    }
+
+    /// A record whose `event.original` is JSON written again (a `json` envelope's object,
+    /// a record less its `_conf` settings) is written when a document reads it, whether
+    /// that is known before the mapping (kept, or hashed with identity on) or only after
+    /// (an error): the text is the part written as Elastic writes parsed JSON, and the
+    /// identity fields are the ones of a run that keeps the text.
+    #[test]
+    fn a_written_original_is_written_whenever_a_document_reads_it() {
+        /// What `event.original` is, written as Elastic writes parsed JSON.
+        type Part = fn(&str) -> String;
+        fn json_part(rec: &str) -> String {
+            let v: Value = serde_json::from_str(rec).unwrap();
+            serde_json::to_string(&v["json"]).unwrap()
+        }
+        fn without_conf(rec: &str) -> String {
+            let mut v: Value = serde_json::from_str(rec).unwrap();
+            if let Some(m) = v.as_object_mut() {
+                m.retain(|k, _| k != "_conf" && !k.starts_with("_conf."));
+            }
+            serde_json::to_string(&v).unwrap()
+        }
+        let cases: [(Dataset, &str, Part, bool); 4] = [
+            (
+                Dataset::AnomaliIntelligence,
+                r#"{"json":{"value":"1.2.3.4","itype":"mal_ip","id":5,"z":{"b":1,"a":2}}}"#,
+                json_part,
+                false,
+            ),
+            (
+                Dataset::AnomaliIntelligence,
+                r#"{"json":{"value":"1.2.3.4","itype":"mal_ip","created_ts":"then"}}"#,
+                json_part,
+                true,
+            ),
+            (
+                Dataset::AnomaliThreatstream,
+                r#"{"srcip":"1.2.3.4","itype":"mal_ip","_conf.ioc_expiration_duration":"5d","id":1}"#,
+                without_conf,
+                false,
+            ),
+            (
+                Dataset::AnomaliThreatstream,
+                r#"{"itype":"mal_ip","z":1,"_conf":{"ioc_expiration_duration":"5d"}}"#,
+                without_conf,
+                true,
+            ),
+        ];
+        for (ds, rec, part, error) in cases {
+            let doc = |preserve: bool, identity: bool| {
+                let mut o = opts();
+                o.preserve_original_event = preserve;
+                o.identity = identity;
+                let out = transform_to_json(ds, rec.as_bytes(), &o);
+                assert_eq!(out.len(), 1, "{rec}");
+                serde_json::from_str::<Value>(&out[0]).unwrap()
+            };
+            for identity in [false, true] {
+                let kept = doc(true, identity);
+                for preserve in [false, true] {
+                    let d = doc(preserve, identity);
+                    let original = d.pointer("/event/original").and_then(Value::as_str);
+                    assert_eq!(original.is_some(), preserve || error, "{rec} {d}");
+                    if let Some(o) = original {
+                        assert_eq!(o, part(rec), "{rec}");
+                    }
+                    assert_eq!(d["labels"], kept["labels"], "{rec}");
+                    assert_eq!(d["event"]["kind"] == "pipeline_error", error, "{rec}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn check(dataset: Dataset, raw: &[u8], opts: &Options, docs: &[String]) -> R
         ));
     }
     let record_original: Option<String> = match &read {
-        Ok(rec) => Some(rec.original.to_string()),
+        Ok(rec) => Some(rec.original().into_owned()),
         Err(u) => Some(u.original.clone()),
     };
     // 6. unreadable records

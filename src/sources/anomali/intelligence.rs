@@ -368,7 +368,6 @@ mod tests {
             opts: &o,
             duration,
             duration_from_conf: true,
-            original: "",
             preserve: false,
         };
         let mut out = Vec::new();

@@ -319,7 +319,6 @@ mod tests {
             opts: o,
             duration,
             duration_from_conf: true,
-            original: "",
             preserve: false,
         };
         let mut out = Vec::new();
@@ -565,7 +564,6 @@ mod tests {
             opts: &ctx_opts,
             duration: "90d",
             duration_from_conf: false,
-            original: "",
             preserve: false,
         };
         let mut out = Vec::new();
@@ -729,7 +727,6 @@ mod tests {
             opts: &ctx_opts,
             duration: "90d",
             duration_from_conf: false,
-            original: "",
             preserve: false,
         };
         let mut out = Vec::new();

@@ -985,7 +985,6 @@ mod tests {
             opts: &opts,
             duration,
             duration_from_conf: from_conf,
-            original: "",
             preserve: false,
         };
         f(&ctx);
