@@ -50,6 +50,7 @@ pub mod stream;
 pub mod bindings;
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 
 use envelope::Raw;
 use json::Value;
@@ -360,15 +361,12 @@ fn transform_tree(
     if docs.len() > opts.limits.max_documents {
         return emit(too_many(info, docs.len(), &rec.original(), &rec.tags, opts));
     }
-    // the record's text, written again when its envelope held parsed JSON, only when a
-    // document reads it (most keep no `event.original`)
-    let reads = |d: &Doc| d.original.is_none() && ctx.needs_original(d);
-    let original = match docs.iter().any(reads) {
-        true => rec.original(),
-        false => Cow::Borrowed(""),
-    };
+    // the record's text (written again when its envelope held parsed JSON) is made once,
+    // and only if a document reads it: most keep no `event.original`
+    let original = OnceCell::new();
+    let text = || Cow::Borrowed(original.get_or_init(|| rec.original()).as_ref());
     for d in docs {
-        emit(finish(info, d, &original, &rec.tags, opts));
+        emit(finish_with(info, d, &text, &rec.tags, opts));
     }
 }
 
@@ -532,8 +530,20 @@ pub fn to_json(doc: &Document) -> String {
 /// `pipeline_error` shape.
 fn finish<'v>(
     info: &DatasetInfo,
-    mut doc: Doc<'v>,
+    doc: Doc<'v>,
     original: &'v str,
+    rec_tags: &'v [String],
+    opts: &Options,
+) -> Finished<'v> {
+    finish_with(info, doc, &|| Cow::Borrowed(original), rec_tags, opts)
+}
+
+/// [`finish`] with the record's text made by `record_text`, called only if the document
+/// reads it (it keeps or hashes its `event.original`, and has no text of its own).
+fn finish_with<'v>(
+    info: &DatasetInfo,
+    mut doc: Doc<'v>,
+    record_text: &dyn Fn() -> Cow<'v, str>,
     rec_tags: &'v [String],
     opts: &Options,
 ) -> Finished<'v> {
@@ -556,7 +566,9 @@ fn finish<'v>(
     d.put_consts("data_stream", info.data_stream);
     d.put_consts("threat.feed", info.feed);
     d.put_consts("labels", &[("is_ioc_transform_source", "true")]);
-    let original: Cow<'v, str> = own_original.map_or(Cow::Borrowed(original), Cow::Owned);
+    // the document's own text, else the record's, made when first read
+    let original = own_original.map_or_else(OnceCell::new, |own| OnceCell::from(Cow::Owned(own)));
+    let text = || original.get_or_init(record_text);
     if opts.identity {
         // A document without an indicator identity (an error document, a record without
         // ids) is keyed by its own text: the same record sent again replaces its document
@@ -565,7 +577,7 @@ fn finish<'v>(
         let (key, fingerprint) = match (key, fingerprint) {
             (Some(k), Some(f)) => (k, f),
             (key, fingerprint) => {
-                let h = doc::sha256_hex(original.as_bytes());
+                let h = doc::sha256_hex(text().as_bytes());
                 let key = key.unwrap_or_else(|| format!("{}:original:{h}", info.id));
                 (key, fingerprint.unwrap_or(h))
             }
@@ -591,7 +603,10 @@ fn finish<'v>(
     d.set("tags", tags);
     let error = !errors.is_empty();
     if preserve || error {
-        d.set("event.original", original);
+        d.set(
+            "event.original",
+            original.into_inner().unwrap_or_else(record_text),
+        );
     }
     if error {
         d.set("event.kind", "pipeline_error");
