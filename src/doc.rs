@@ -607,32 +607,25 @@ fn sort(f: &mut Fields<'_>) {
     f.0.sort_unstable_by(|(a, _), (b, _)| name_order(a, b));
 }
 
-fn blank_slot(s: &Slot<'_>) -> bool {
-    match s {
-        Slot::Obj(f) => f.0.iter().all(|(_, s)| blank_slot(s)),
-        Slot::Val(v) => write::blank(v),
-        Slot::Lit(s) => s.is_empty(),
-        Slot::Lits(l) => l.iter().all(|s| s.is_empty()),
-        Slot::Consts(c) => c.iter().all(|(_, v)| v.is_empty()),
-    }
-}
-
 fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u8>) {
     sort(f);
     out.push(b'{');
     let mut first = true;
     for (name, slot) in &mut f.0 {
-        let dropped = match slot {
-            Slot::Obj(_) | Slot::Lit(_) | Slot::Lits(_) | Slot::Consts(_) => {
-                cleanup == Cleanup::AllEmpty && blank_slot(slot)
+        if let Slot::Val(v) = slot {
+            let dropped = match v {
+                Value::Null => true,
+                Value::String(s) => cleanup == Cleanup::AllEmpty && s.is_empty(),
+                // a record without tags: no empty `tags` list
+                Value::Array(a) => top && a.is_empty() && name == "tags",
+                _ => false,
+            };
+            if dropped {
+                continue;
             }
-            // a record without tags: no empty `tags` list
-            Slot::Val(Value::Array(a)) if top && a.is_empty() && name == "tags" => true,
-            Slot::Val(v) => write::drops_field(Some(cleanup), v),
-        };
-        if dropped {
-            continue;
         }
+        // written, then taken back if the cleanup left nothing of it (`write::field`)
+        let (mark, was_first) = (out.len(), first);
         match name {
             // a name the program spells (a literal path's) holds nothing to escape
             Cow::Borrowed(name) => {
@@ -644,41 +637,50 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
             }
             Cow::Owned(name) => write::key(name, &mut first, out),
         }
-        match slot {
-            Slot::Obj(g) => write_fields(g, cleanup, false, out),
-            Slot::Val(v) => write::value(v, Some(cleanup), out),
-            Slot::Lit(s) => write::string(s, out),
-            Slot::Lits(l) => {
-                out.push(b'[');
-                let kept = l
-                    .iter()
-                    .filter(|s| cleanup == Cleanup::NullsOnly || !s.is_empty());
-                for (i, s) in kept.enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write::string(s, out);
-                }
-                out.push(b']');
-            }
-            Slot::Consts(c) => {
-                out.push(b'{');
-                let kept = c
-                    .iter()
-                    .filter(|(_, v)| cleanup == Cleanup::NullsOnly || !v.is_empty());
-                for (i, (k, v)) in kept.enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write::plain(k, out);
-                    out.push(b':');
-                    write::string(v, out);
-                }
-                out.push(b'}');
-            }
+        let start = out.len();
+        write_slot(slot, cleanup, out);
+        if cleanup == Cleanup::AllEmpty && write::wrote_blank(&out[start..]) {
+            out.truncate(mark);
+            first = was_first;
         }
     }
     out.push(b'}');
+}
+
+fn write_slot(slot: &mut Slot<'_>, cleanup: Cleanup, out: &mut Vec<u8>) {
+    match slot {
+        Slot::Obj(g) => write_fields(g, cleanup, false, out),
+        Slot::Val(v) => write::value(v, Some(cleanup), out),
+        Slot::Lit(s) => write::string(s, out),
+        Slot::Lits(l) => {
+            out.push(b'[');
+            let kept = l
+                .iter()
+                .filter(|s| cleanup == Cleanup::NullsOnly || !s.is_empty());
+            for (i, s) in kept.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write::string(s, out);
+            }
+            out.push(b']');
+        }
+        Slot::Consts(c) => {
+            out.push(b'{');
+            let kept = c
+                .iter()
+                .filter(|(_, v)| cleanup == Cleanup::NullsOnly || !v.is_empty());
+            for (i, (k, v)) in kept.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write::plain(k, out);
+                out.push(b':');
+                write::string(v, out);
+            }
+            out.push(b'}');
+        }
+    }
 }
 
 /// SHA-256 of `bytes`, as lowercase hex.
@@ -853,6 +855,58 @@ mod tests {
                     String::from_utf8(written).unwrap(),
                     serde_json::to_string(&map).unwrap(),
                     "{cleanup:?} {tags}"
+                );
+            }
+        }
+    }
+
+    /// Blank values (null, `""`, `[]`, `{}`, and lists and objects of only those), nested
+    /// among others, as values set whole and as objects made by paths.
+    fn blankish() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        use serde_json::Value as J;
+        let leaf = prop_oneof![
+            Just(J::Null),
+            Just(J::from("")),
+            Just(J::Array(vec![])),
+            Just(J::Object(Default::default())),
+            Just(J::from("x")),
+            Just(J::from(0)),
+            Just(J::from(false)),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(J::Array),
+                proptest::collection::btree_map("[a-c]", inner, 0..4)
+                    .prop_map(|m| J::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// The writer leaves out what the cleanup removes as it writes (a list or an object
+        /// written, then taken back when nothing of it was left): the bytes of the map
+        /// cleaned first, at any depth, for both cleanups.
+        #[test]
+        fn one_pass_cleanup_is_the_cleaned_map(
+            fields in proptest::collection::vec(("[a-c](\\.[a-c]){0,2}", blankish()), 0..6),
+        ) {
+            let mut d = Doc::new();
+            for (path, v) in &fields {
+                d.set(path, Value::from(v.clone()));
+            }
+            for cleanup in [Cleanup::AllEmpty, Cleanup::NullsOnly] {
+                let mut written = Vec::new();
+                d.clone().into_fields().write_json(cleanup, &mut written);
+                let mut map = d.clone().into_fields().into_map();
+                match cleanup {
+                    Cleanup::AllEmpty => remove_empty(&mut map),
+                    Cleanup::NullsOnly => remove_nulls(&mut map),
+                }
+                proptest::prop_assert_eq!(
+                    String::from_utf8(written).unwrap(),
+                    serde_json::to_string(&map).unwrap(),
+                    "{:?}", cleanup
                 );
             }
         }

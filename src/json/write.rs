@@ -38,12 +38,31 @@ pub(crate) fn value(v: &Value, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
         Value::Object(m) => object(m, cleanup, out),
         Value::Array(a) => {
             out.push(b'[');
-            let kept = a.iter().filter(|v| !drops_element(cleanup, v));
-            for (i, v) in kept.enumerate() {
-                if i > 0 {
-                    out.push(b',');
+            let mut first = true;
+            for v in a {
+                match (cleanup, v) {
+                    (Some(Cleanup::AllEmpty), Value::Null) => {}
+                    (Some(Cleanup::AllEmpty), Value::String(s)) if s.is_empty() => {}
+                    (Some(Cleanup::AllEmpty), Value::Array(_) | Value::Object(_)) => {
+                        let mark = out.len();
+                        if !first {
+                            out.push(b',');
+                        }
+                        let start = out.len();
+                        value(v, cleanup, out);
+                        if wrote_blank(&out[start..]) {
+                            out.truncate(mark);
+                        } else {
+                            first = false;
+                        }
+                    }
+                    _ => {
+                        if !std::mem::take(&mut first) {
+                            out.push(b',');
+                        }
+                        value(v, cleanup, out);
+                    }
                 }
-                value(v, cleanup, out);
             }
             out.push(b']');
         }
@@ -58,11 +77,51 @@ pub(crate) fn value(v: &Value, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
 fn object(m: &Map, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
     out.push(b'{');
     let mut first = true;
-    for (name, v) in m.iter().filter(|(_, v)| !drops_field(cleanup, v)) {
-        key(name, &mut first, out);
-        value(v, cleanup, out);
+    for (name, v) in m.iter() {
+        field(name, v, cleanup, &mut first, out);
     }
     out.push(b'}');
+}
+
+/// Writes the member `name: v` of an object (after a comma unless `first`), unless
+/// `cleanup` removes it. A list or an object is written first and taken back if it
+/// turned out empty ([`wrote_blank`]): one pass over a document, where asking first
+/// whether a value is blank walked every object once more for each object around it.
+#[inline]
+fn field(
+    name: &str,
+    v: &Value,
+    cleanup: Option<Cleanup>,
+    first: &mut bool,
+    out: &mut Vec<u8>,
+) {
+    match (cleanup, v) {
+        (Some(_), Value::Null) => {}
+        (Some(Cleanup::AllEmpty), Value::String(s)) if s.is_empty() => {}
+        (Some(Cleanup::AllEmpty), Value::Array(_) | Value::Object(_)) => {
+            let (mark, was_first) = (out.len(), *first);
+            key(name, first, out);
+            let start = out.len();
+            value(v, cleanup, out);
+            if wrote_blank(&out[start..]) {
+                out.truncate(mark);
+                *first = was_first;
+            }
+        }
+        _ => {
+            key(name, first, out);
+            value(v, cleanup, out);
+        }
+    }
+}
+
+/// Whether the text written for a value is what [`Cleanup::AllEmpty`] leaves nothing
+/// of: `null`, `""`, `[]` or `{}`. A value cleaned by it writes one of these exactly when
+/// it is null, an empty string, or a list or object of such values only (its members
+/// and items are left out as they are written, so nothing else can be left).
+#[inline]
+pub(crate) fn wrote_blank(written: &[u8]) -> bool {
+    matches!(written, b"null" | b"\"\"" | b"[]" | b"{}")
 }
 
 /// Writes `"name":`, after a comma unless `first`.
@@ -144,31 +203,6 @@ fn escape(b: u8, out: &mut Vec<u8>) {
         }
     };
     out.extend_from_slice(&[b'\\', named]);
-}
-
-/// Whether [`Cleanup::AllEmpty`] leaves nothing of `v`.
-pub(crate) fn blank(v: &Value) -> bool {
-    match v {
-        Value::Null => true,
-        Value::String(s) => s.is_empty(),
-        Value::Array(a) => a.iter().all(blank),
-        Value::Object(m) => m.values().all(blank),
-        Value::Bool(_) | Value::Number(_) => false,
-    }
-}
-
-/// Whether `cleanup` removes `v` as the value of an object's field.
-pub(crate) fn drops_field(cleanup: Option<Cleanup>, v: &Value) -> bool {
-    match cleanup {
-        Some(Cleanup::AllEmpty) => blank(v),
-        Some(Cleanup::NullsOnly) => v.is_null(),
-        None => false,
-    }
-}
-
-/// Whether `cleanup` removes `v` as an element of an array.
-fn drops_element(cleanup: Option<Cleanup>, v: &Value) -> bool {
-    cleanup == Some(Cleanup::AllEmpty) && blank(v)
 }
 
 #[cfg(test)]
