@@ -709,8 +709,46 @@ fn segments(path: &str) -> impl Iterator<Item = &str> {
 /// The first name of a dotted path, and what follows its dot. Paths are a few short
 /// names: a byte loop finds the dot sooner than `str::split`'s searcher, which dominated
 /// the path walks.
+/// The bytes of `w` (eight of a path, little-endian) that are dots: the high bit of each,
+/// exactly (no carry between bytes).
+#[inline]
+fn dots(w: [u8; 8]) -> u64 {
+    const LOW7: u64 = u64::from_ne_bytes([0x7f; 8]);
+    let x = u64::from_le_bytes(w) ^ u64::from_ne_bytes([b'.'; 8]);
+    !(((x & LOW7) + LOW7) | x | LOW7)
+}
+
+/// Where the first dot of `b` is: eight bytes at a time.
+#[inline]
+fn first_dot(b: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(w) = b.get(at..at + 8) {
+        let m = dots(w.try_into().unwrap_or_default());
+        if m != 0 {
+            return Some(at + m.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let rest = b.get(at..).unwrap_or_default();
+    rest.iter().position(|&c| c == b'.').map(|i| at + i)
+}
+
+/// Where the last dot of `b` is: eight bytes at a time, from the end.
+#[inline]
+fn last_dot(b: &[u8]) -> Option<usize> {
+    let mut end = b.len();
+    while end >= 8 {
+        let m = dots(b[end - 8..end].try_into().unwrap_or_default());
+        if m != 0 {
+            return Some(end - 8 + (63 - m.leading_zeros() as usize) / 8);
+        }
+        end -= 8;
+    }
+    b[..end].iter().rposition(|&c| c == b'.')
+}
+
 fn split_first(path: &str) -> (Option<&str>, &str) {
-    match path.bytes().position(|b| b == b'.') {
+    match first_dot(path.as_bytes()) {
         Some(i) => (path.get(i + 1..), path.get(..i).unwrap_or_default()),
         None => (None, path),
     }
@@ -718,7 +756,7 @@ fn split_first(path: &str) -> (Option<&str>, &str) {
 
 /// A dotted path's parent, and its last name.
 fn split_last(path: &str) -> (Option<&str>, &str) {
-    match path.bytes().rposition(|b| b == b'.') {
+    match last_dot(path.as_bytes()) {
         Some(i) => (path.get(..i), path.get(i + 1..).unwrap_or_default()),
         None => (None, path),
     }
@@ -1033,6 +1071,28 @@ mod tests {
                 p.rsplit_once('.').map_or((None, p), |(a, b)| (Some(a), b)),
                 "{p}"
             );
+        }
+    }
+
+    #[test]
+    fn dots_are_found_as_a_byte_search_finds_them() {
+        // every length to 40, a dot and another byte (a dot, or one a bit or a borrow away
+        // from one) at every two places, among ASCII and non-ASCII bytes
+        let near = [b'.', b'/', b'-', 0xae, 0x2e ^ 0x01, 0x00, 0xff];
+        for len in 0..40 {
+            for (i, j) in (0..len).flat_map(|i| (0..len).map(move |j| (i, j))) {
+                for &x in &near {
+                    for fill in [b'a', 0x80, 0xff, 0x00] {
+                        let mut b = vec![fill; len];
+                        b[i] = x;
+                        b[j] = b'.';
+                        assert_eq!(first_dot(&b), b.iter().position(|&c| c == b'.'), "{b:?}");
+                        assert_eq!(last_dot(&b), b.iter().rposition(|&c| c == b'.'), "{b:?}");
+                    }
+                }
+            }
+            let none = vec![b'a'; len];
+            assert_eq!((first_dot(&none), last_dot(&none)), (None, None));
         }
     }
 

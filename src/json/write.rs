@@ -88,13 +88,7 @@ fn object(m: &Map, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
 /// turned out empty ([`wrote_blank`]): one pass over a document, where asking first
 /// whether a value is blank walked every object once more for each object around it.
 #[inline]
-fn field(
-    name: &str,
-    v: &Value,
-    cleanup: Option<Cleanup>,
-    first: &mut bool,
-    out: &mut Vec<u8>,
-) {
+fn field(name: &str, v: &Value, cleanup: Option<Cleanup>, first: &mut bool, out: &mut Vec<u8>) {
     match (cleanup, v) {
         (Some(_), Value::Null) => {}
         (Some(Cleanup::AllEmpty), Value::String(s)) if s.is_empty() => {}
