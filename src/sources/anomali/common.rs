@@ -130,14 +130,11 @@ pub fn stringify<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) -> Option<Co
 /// Trusted circle ids as a list of strings: from a comma-separated string (`",10015,"`
 /// → `["10015"]`), a list, or a single number. Empty results remove the field.
 pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
-    let Some(v) = j.remove(field) else { return };
-    let ids: Vec<Value> = match &v {
-        Value::String(s) => s
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| Value::from(t.to_string()))
-            .collect(),
+    let Some(v) = j.get_mut(field) else { return };
+    let ids: Vec<Value<'v>> = match &*v {
+        // the ids of a string read from the record stay slices of it
+        Value::String(Cow::Borrowed(s)) => id_list(s).map(Value::from).collect(),
+        Value::String(Cow::Owned(s)) => id_list(s).map(|t| Value::from(t.to_string())).collect(),
         Value::Number(n) => vec![Value::from(number_text(n))],
         Value::Array(a) => {
             let mut ids = Vec::new();
@@ -146,21 +143,28 @@ pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
                     Some(s) if !s.is_empty() => ids.push(Value::from(s)),
                     Some(_) => {}
                     None if item.is_null() => {}
-                    None => d.error(bad(field, "a list of ids", &v)),
+                    None => d.error(bad(field, "a list of ids", v)),
                 }
             }
             ids
         }
         Value::Null => Vec::new(),
-        _ => {
-            d.error(bad(field, "a list of ids", &v));
-            j.insert(field.to_string(), v);
+        other => {
+            // left as it is
+            d.error(bad(field, "a list of ids", other));
             return;
         }
     };
-    if !ids.is_empty() {
-        j.insert(field.to_string(), Value::Array(ids));
+    if ids.is_empty() {
+        j.remove(field);
+    } else {
+        *v = Value::Array(ids);
     }
+}
+
+/// The ids of a comma-separated list.
+fn id_list(s: &str) -> impl Iterator<Item = &str> {
+    s.split(',').map(str::trim).filter(|t| !t.is_empty())
 }
 
 /// `event.severity` for ThreatStream's severity words; other words give nothing.
@@ -514,6 +518,11 @@ mod tests {
         );
         assert_eq!(run(json!(12)), (Some(json!(["12"])), 0));
         assert_eq!(run(json!(",")), (None, 0));
+        // a string read from the record: the same ids, slices of it
+        let borrowed = run(Value::String(Cow::Borrowed(" 355,,386 ")));
+        assert_eq!(borrowed, (Some(json!(["355", "386"])), 0));
+        assert!(matches!(&borrowed.0, Some(Value::Array(a))
+            if a.iter().all(|v| matches!(v, Value::String(Cow::Borrowed(_))))));
         assert_eq!(run(json!({"a": 1})), (Some(json!({"a": 1})), 1));
         assert_eq!(run(json!([[1]])).1, 1);
     }

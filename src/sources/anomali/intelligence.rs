@@ -132,7 +132,7 @@ fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         deletion = deletion.min(now);
     }
     j.insert(
-        "deletion_scheduled_at".to_string(),
+        "deletion_scheduled_at",
         Value::from(dates::fmt_es(deletion)),
     );
 
@@ -174,7 +174,7 @@ fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         },
         Some(other) => {
             d.error(bad("tlp", "a tlp colour", &other));
-            j.insert("tlp".to_string(), other);
+            j.insert("tlp", other);
         }
     }
     common::set_confidence(&mut d, &j, "confidence");
@@ -303,7 +303,7 @@ fn tags<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
         None | Some(Value::Null) => {}
         Some(other) => {
             d.error(bad("tags", "a list of tags", &other));
-            j.insert("tags".to_string(), other);
+            j.insert("tags", other);
         }
     }
 }
@@ -325,7 +325,7 @@ fn meta<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
     let mut registrant = match m.remove("registrant") {
         Some(Value::Object(r)) => r,
         Some(other) if !other.is_null() => {
-            m.insert("registrant".to_string(), other);
+            m.insert("registrant", other);
             return;
         }
         _ => Map::new(),
@@ -347,7 +347,7 @@ fn meta<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
         d.push_unique("related.user", email.clone());
     }
     if !registrant.is_empty() {
-        m.insert("registrant".to_string(), Value::Object(registrant));
+        m.insert("registrant", Value::Object(registrant));
     }
 }
 

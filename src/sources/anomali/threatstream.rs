@@ -149,7 +149,7 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         // Kept as enrichment, untyped, without an error; the value stays findable.
         None => {
             if let Some(v) = &value {
-                j.insert("value".to_string(), Value::from(v.clone()));
+                j.insert("value", Value::from(v.clone()));
             }
         }
     }
@@ -161,7 +161,7 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     // Dates and @timestamp.
     let added = common::peek_date(&j, &mut d, "added_at");
     if let Some(t) = added {
-        j.insert("added_at".to_string(), Value::from(dates::fmt_millis(t)));
+        j.insert("added_at", Value::from(dates::fmt_millis(t)));
     }
     let vendor_deleted = common::peek_date(&j, &mut d, "deleted_at");
     common::move_date(&mut d, &mut j, "date_first", "threat.indicator.first_seen");
@@ -182,10 +182,7 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     if common::inactive(j.get("state")) && deleted > now {
         deleted = now;
     }
-    j.insert(
-        "deleted_at".to_string(),
-        Value::from(dates::fmt_millis(deleted)),
-    );
+    j.insert("deleted_at", Value::from(dates::fmt_millis(deleted)));
 
     // Geo, TLP, confidence, AS.
     common::set_location(&mut d, &mut j, "lat", "lon");
@@ -287,7 +284,7 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         None | Some(Value::Null) => {}
         Some(other) => {
             d.error(bad("detail", "a list of tags", &other));
-            j.insert("detail".to_string(), other);
+            j.insert("detail", other);
         }
     }
     let id = common::stringify(&mut j, &mut d, "id");
