@@ -183,6 +183,16 @@ pub fn read<'a>(raw: impl Into<Raw<'a>>, opts: &Options) -> Result<Record<'a>, B
         });
     };
     let mut tags = opts.tags.clone();
+    if plain(&outer, opts) {
+        return Ok(Record {
+            body: Some(Value::Object(outer)),
+            original: Original::Text(Cow::Borrowed(text)),
+            text_field: None,
+            tags,
+            conf_duration: None,
+            conf_identity: None,
+        });
+    }
     let envelope_field = find_envelope(&outer, opts);
     if envelope_field.is_none() {
         // Plain vendor JSON; a shipper may still have put `_conf` settings beside the data
@@ -262,6 +272,22 @@ enum Envelope {
     Text(String),
     /// The vendor JSON is the object under `json`.
     Parsed,
+}
+
+/// Whether `outer` is plain vendor JSON: no name an envelope ([`find_envelope`]) or
+/// `_conf` settings ([`take_conf`]) would be found under. Most records are; one look at
+/// their names tells, where the lookups of each such name scanned them all, one by one.
+fn plain(outer: &Map<'_>, opts: &Options) -> bool {
+    let raw = opts.raw_field.as_deref();
+    let raw_head = raw.and_then(|f| f.split_once('.')).map(|(head, _)| head);
+    !outer.keys().any(|k| {
+        matches!(
+            k,
+            "message" | "log" | "exec" | "event.original" | "event" | "json"
+        ) || k.starts_with("_conf")
+            || Some(k) == raw
+            || Some(k) == raw_head
+    })
 }
 
 fn find_envelope(outer: &Map<'_>, opts: &Options) -> Option<Envelope> {
@@ -481,6 +507,67 @@ mod tests {
     use super::*;
     use crate::json::json;
     use chrono::{TimeZone, Utc};
+
+    /// A record told plain has nothing an envelope or `_conf` settings would be found
+    /// under: every set of up to three names from near misses and hits, with values of
+    /// every kind the lookups tell apart, under every kind of `raw_field`.
+    #[test]
+    fn plain_records_have_no_envelope_and_no_settings() {
+        let names = [
+            "message",
+            "messages",
+            "log",
+            "exec",
+            "json",
+            "jsonx",
+            "event",
+            "Event",
+            "event.original",
+            "event.origina",
+            "_conf",
+            "_conf.identity",
+            "_con",
+            "a",
+            "a.b",
+            "b",
+        ];
+        let values = [
+            json!("text"),
+            json!({"original": "text", "b": "x"}),
+            json!({"identity": true}),
+            json!([1]),
+            json!(null),
+        ];
+        let mut told_plain = 0;
+        for raw_field in [None, Some("a"), Some("a.b"), Some("event.original")] {
+            let mut o = opts();
+            o.raw_field = raw_field.map(str::to_string);
+            for i in 0..names.len() {
+                for j in i..names.len() {
+                    for k in j..names.len() {
+                        for v in &values {
+                            let outer: Map = [names[i], names[j], names[k]]
+                                .into_iter()
+                                .map(|n| (n, v.clone()))
+                                .collect();
+                            if !plain(&outer, &o) {
+                                continue;
+                            }
+                            told_plain += 1;
+                            assert!(
+                                find_envelope(&outer, &o).is_none(),
+                                "{outer:?} {raw_field:?}"
+                            );
+                            let mut after = outer.clone();
+                            assert_eq!(take_conf(&mut after), (None, None), "{outer:?}");
+                            assert_eq!(after, outer);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(told_plain > 1000, "{told_plain}");
+    }
 
     /// The record's vendor JSON, read from the envelope's text when it held it so.
     fn body<'r>(r: &'r Record<'_>) -> Value<'r> {
