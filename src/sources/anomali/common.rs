@@ -108,22 +108,24 @@ pub fn peek_text<'v>(j: &Map<'v>, d: &mut Doc<'v>, field: &str) -> Option<Cow<'v
 
 /// Rewrites `field` of `j` as a string (ids, which Elastic converts to strings). An
 /// array or object is an error and is left as it is.
-pub fn stringify<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) -> Option<Cow<'v, str>> {
-    let v = j.get_mut(field)?;
+pub fn stringify<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
+    let Some(v) = j.get_mut(field) else { return };
     match v {
         // already a string: left in place
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
+        Value::String(_) | Value::Null => {}
         other => match scalar_text(other) {
-            Some(s) => {
-                *other = Value::String(s.clone());
-                Some(s)
-            }
-            None => {
-                d.error(bad(field, "an id", other));
-                None
-            }
+            Some(s) => *other = Value::String(s),
+            None => d.error(bad(field, "an id", other)),
         },
+    }
+}
+
+/// The IOC key of an indicator: `<data set>:<id>` from its id (a string by now, see
+/// [`stringify`]), else `<data set>:value:<value>`.
+pub fn key(dataset: &str, id: Option<&Value<'_>>, value: Option<&str>) -> String {
+    match id.and_then(Value::as_str) {
+        Some(id) => [dataset, ":", id].concat(),
+        None => [dataset, ":value:", value.unwrap_or("")].concat(),
     }
 }
 

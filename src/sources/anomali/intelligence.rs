@@ -264,16 +264,13 @@ fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     let severity = j.get("meta").and_then(|m| m.get("severity"));
     common::set_severity(&mut d, severity, "meta.severity", ctx.opts.severity_scale);
     tags(&mut d, &mut j);
-    let id = common::stringify(&mut j, &mut d, "id");
+    common::stringify(&mut j, &mut d, "id");
     common::stringify(&mut j, &mut d, "update_id");
+    d.key = Some(common::key(DATASET, j.get("id"), value.as_deref()));
     meta(&mut d, &mut j);
     for f in REMOVED {
         j.remove(f);
     }
-    d.key = Some(match id {
-        Some(id) => [DATASET, ":", &id].concat(),
-        None => [DATASET, ":value:", value.as_deref().unwrap_or("")].concat(),
-    });
     d.set(NS, Value::Object(j));
     d
 }

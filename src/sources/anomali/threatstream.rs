@@ -287,14 +287,10 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
             j.insert("detail", other);
         }
     }
-    let id = common::stringify(&mut j, &mut d, "id");
-    for f in ["source_feed_id", "update_id", "import_session_id"] {
+    for f in ["id", "source_feed_id", "update_id", "import_session_id"] {
         common::stringify(&mut j, &mut d, f);
     }
-    d.key = Some(match id {
-        Some(id) => [DATASET, ":", &id].concat(),
-        None => [DATASET, ":value:", value.as_deref().unwrap_or("")].concat(),
-    });
+    d.key = Some(common::key(DATASET, j.get("id"), value.as_deref()));
 
     d.set(NS, Value::Object(j));
     d
