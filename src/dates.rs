@@ -119,7 +119,7 @@ pub fn from_epoch_micros(us: i64) -> Option<DateTime<Utc>> {
 
 /// `2020-10-08T12:22:11.000Z`: UTC, milliseconds, truncated (never rounded).
 pub fn fmt_millis(t: DateTime<Utc>) -> String {
-    let millis = (t.nanosecond() % 1_000_000_000) / 1_000_000;
+    let millis = (t.timestamp_subsec_nanos() % 1_000_000_000) / 1_000_000;
     let mut frac = [0u8; 3];
     digits(&mut frac, millis);
     with_fraction(t, &frac)
@@ -129,7 +129,7 @@ pub fn fmt_millis(t: DateTime<Utc>) -> String {
 /// trailing zeros removed but never fewer than 3 (`2026-05-29T11:12:01.58956098Z`).
 pub fn fmt_es(t: DateTime<Utc>) -> String {
     let mut frac = [0u8; 9];
-    digits(&mut frac, t.nanosecond() % 1_000_000_000);
+    digits(&mut frac, t.timestamp_subsec_nanos() % 1_000_000_000);
     let mut len = frac.len();
     while len > 3 && frac.get(len - 1) == Some(&b'0') {
         len -= 1;
@@ -141,32 +141,40 @@ pub fn fmt_es(t: DateTime<Utc>) -> String {
 /// document: no format machinery); years outside 0..=9999 take chrono's RFC 3339 form
 /// (`+10000-…`). `frac` holds ASCII digits.
 fn with_fraction(t: DateTime<Utc>, frac: &[u8]) -> String {
-    let frac_text = std::str::from_utf8(frac).unwrap_or("000");
-    let y = t.year();
+    // the fields of the UTC time itself: `DateTime`'s own accessors add the offset (zero)
+    // again for each
+    let n = t.naive_utc();
+    let y = n.year();
     if !(0..=9999).contains(&y) {
+        let frac_text = std::str::from_utf8(frac).unwrap_or("000");
         let whole = t.to_rfc3339_opts(SecondsFormat::Secs, true);
         return format!("{}.{frac_text}Z", whole.trim_end_matches('Z'));
     }
-    let mut b = *b"0000-00-00T00:00:00.";
-    let (date, time) = (t.date_naive(), t.time());
+    let mut b = *b"0000-00-00T00:00:00.000000000Z";
     let fields = [
         (0..4, y.unsigned_abs()),
-        (5..7, date.month()),
-        (8..10, date.day()),
-        (11..13, time.hour()),
-        (14..16, time.minute()),
-        (17..19, time.second() % 60),
+        (5..7, n.month()),
+        (8..10, n.day()),
+        (11..13, n.hour()),
+        (14..16, n.minute()),
+        (17..19, n.second() % 60),
     ];
     for (range, v) in fields {
         if let Some(slot) = b.get_mut(range) {
             digits(slot, v);
         }
     }
-    let mut s = String::with_capacity(b.len() + frac_text.len() + 1);
-    s.push_str(std::str::from_utf8(&b).unwrap_or_default());
-    s.push_str(frac_text);
-    s.push('Z');
-    s
+    let end = 20 + frac.len().min(9);
+    if let (Some(slot), Some(digits)) = (b.get_mut(20..end), frac.get(..end - 20)) {
+        slot.copy_from_slice(digits);
+    }
+    if let Some(z) = b.get_mut(end) {
+        *z = b'Z';
+    }
+    // ASCII digits and punctuation: one check of the whole, then one copy
+    std::str::from_utf8(b.get(..=end).unwrap_or_default())
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Writes `v` as decimal digits filling `out`, zero-padded (high digits beyond the width
@@ -257,6 +265,37 @@ mod tests {
         assert_eq!(fmt_millis(t), "9999-12-31T23:59:59.000Z");
         let t = DateTime::from_timestamp(253_402_300_800, 0).unwrap();
         assert_eq!(fmt_millis(t), "+10000-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn dates_are_written_as_chrono_formats_them() {
+        // seconds across the years 0..=9999 (a prime step) with fractions of every length
+        let first = NaiveDate::from_ymd_opt(0, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        let (mut secs, last) = (first.and_utc().timestamp(), 253_402_300_799);
+        let mut nanos = 0u32;
+        while secs <= last {
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            assert_eq!(
+                fmt_millis(t),
+                t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+            );
+            let es = t.format("%Y-%m-%dT%H:%M:%S%.9f").to_string();
+            let trimmed = es.trim_end_matches('0');
+            let keep = trimmed.len().max(es.len() - 6);
+            assert_eq!(fmt_es(t), format!("{}Z", &es[..keep]));
+            secs += 7_919_993;
+            nanos = (nanos + 123_456_789) % 1_000_000_000;
+        }
+        // a leap second is written as the second before it, with its fraction
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+            .unwrap()
+            .and_utc();
+        assert_eq!(fmt_millis(leap), "2016-12-31T23:59:59.500Z");
+        assert_eq!(fmt_es(leap), "2016-12-31T23:59:59.500Z");
     }
 
     #[test]
