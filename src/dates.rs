@@ -104,6 +104,10 @@ fn scan(b: &[u8], zone: bool) -> Option<DateTime<Utc>> {
         Some(_) => return None,
     };
     let utc = Utc.from_utc_datetime(&naive);
+    if offset_secs == 0 {
+        // UTC already (most vendor times): nothing to move
+        return Some(utc);
+    }
     utc.checked_sub_signed(chrono::Duration::seconds(offset_secs))
 }
 

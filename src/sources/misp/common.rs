@@ -85,7 +85,12 @@ pub fn epoch_seconds<'v>(v: &Value<'v>) -> Option<DateTime<Utc>> {
             } else {
                 nanos
             };
-            DateTime::from_timestamp(secs, 0)?.checked_add_signed(Duration::nanoseconds(nanos))
+            let whole = DateTime::from_timestamp(secs, 0)?;
+            if nanos == 0 {
+                // whole seconds (MISP's own form): nothing to add
+                return Some(whole);
+            }
+            whole.checked_add_signed(Duration::nanoseconds(nanos))
         }
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
