@@ -288,7 +288,8 @@ pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
         };
         let Some(name) = name else { continue };
         let clean: String = if name.contains(['\\', '"']) {
-            name.chars().filter(|c| *c != '\\' && *c != '"').collect()
+            // the pieces between them, copied whole
+            name.split(['\\', '"']).collect()
         } else {
             name.into_owned()
         };
