@@ -629,9 +629,7 @@ fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u
         match name {
             // a name the program spells (a literal path's) holds nothing to escape
             Cow::Borrowed(name) => {
-                if !std::mem::take(&mut first) {
-                    out.push(b',');
-                }
+                write::comma(&mut first, out);
                 write::plain(name, out);
                 out.push(b':');
             }

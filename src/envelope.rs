@@ -79,7 +79,9 @@ fn reads_original(opts: &Options, tags: &[String], conf_identity: Option<bool>) 
 /// reads the same), the part taken and written.
 fn written(text: &str, part: Part) -> String {
     let Ok(Value::Object(mut outer)) = crate::json::from_str(text) else {
-        return String::new();
+        // cannot happen (it was read before); then the text as it is, as a streamed item
+        // keeps it, rather than nothing
+        return text.to_string();
     };
     match part {
         Part::Json => outer.remove("json").unwrap_or(Value::Null).to_json(),

@@ -39,30 +39,10 @@ pub(crate) fn value(v: &Value, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
         Value::Array(a) => {
             out.push(b'[');
             let mut first = true;
+            // an item's null goes with the cleanup of empty values only
+            let drops_null = cleanup == Some(Cleanup::AllEmpty);
             for v in a {
-                match (cleanup, v) {
-                    (Some(Cleanup::AllEmpty), Value::Null) => {}
-                    (Some(Cleanup::AllEmpty), Value::String(s)) if s.is_empty() => {}
-                    (Some(Cleanup::AllEmpty), Value::Array(_) | Value::Object(_)) => {
-                        let mark = out.len();
-                        if !first {
-                            out.push(b',');
-                        }
-                        let start = out.len();
-                        value(v, cleanup, out);
-                        if wrote_blank(&out[start..]) {
-                            out.truncate(mark);
-                        } else {
-                            first = false;
-                        }
-                    }
-                    _ => {
-                        if !std::mem::take(&mut first) {
-                            out.push(b',');
-                        }
-                        value(v, cleanup, out);
-                    }
-                }
+                part(v, cleanup, drops_null, &mut first, out, comma);
             }
             out.push(b']');
         }
@@ -78,23 +58,40 @@ fn object(m: &Map, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
     out.push(b'{');
     let mut first = true;
     for (name, v) in m.iter() {
-        field(name, v, cleanup, &mut first, out);
+        part(
+            v,
+            cleanup,
+            cleanup.is_some(),
+            &mut first,
+            out,
+            |first, out| key(name, first, out),
+        );
     }
     out.push(b'}');
 }
 
-/// Writes the member `name: v` of an object (after a comma unless `first`), unless
-/// `cleanup` removes it. A list or an object is written first and taken back if it
-/// turned out empty ([`wrote_blank`]): one pass over a document, where asking first
-/// whether a value is blank walked every object once more for each object around it.
+/// Writes an item of a list or a member of an object: `lead` (its comma, and a member's
+/// name), then `v`, unless `cleanup` removes it: a null when `drops_null`, and with
+/// [`Cleanup::AllEmpty`] an empty string, or a list or an object that turned out empty,
+/// written first and then taken back ([`wrote_blank`]). One pass over a document, where
+/// asking first whether a value is blank walked every object once more for each object
+/// around it.
 #[inline]
-fn field(name: &str, v: &Value, cleanup: Option<Cleanup>, first: &mut bool, out: &mut Vec<u8>) {
-    match (cleanup, v) {
-        (Some(_), Value::Null) => {}
-        (Some(Cleanup::AllEmpty), Value::String(s)) if s.is_empty() => {}
-        (Some(Cleanup::AllEmpty), Value::Array(_) | Value::Object(_)) => {
+fn part(
+    v: &Value,
+    cleanup: Option<Cleanup>,
+    drops_null: bool,
+    first: &mut bool,
+    out: &mut Vec<u8>,
+    lead: impl FnOnce(&mut bool, &mut Vec<u8>),
+) {
+    let all_empty = cleanup == Some(Cleanup::AllEmpty);
+    match v {
+        Value::Null if drops_null => {}
+        Value::String(s) if all_empty && s.is_empty() => {}
+        Value::Array(_) | Value::Object(_) if all_empty => {
             let (mark, was_first) = (out.len(), *first);
-            key(name, first, out);
+            lead(first, out);
             let start = out.len();
             value(v, cleanup, out);
             if wrote_blank(&out[start..]) {
@@ -103,9 +100,17 @@ fn field(name: &str, v: &Value, cleanup: Option<Cleanup>, first: &mut bool, out:
             }
         }
         _ => {
-            key(name, first, out);
+            lead(first, out);
             value(v, cleanup, out);
         }
+    }
+}
+
+/// A comma, unless `first`.
+#[inline]
+pub(crate) fn comma(first: &mut bool, out: &mut Vec<u8>) {
+    if !std::mem::take(first) {
+        out.push(b',');
     }
 }
 
@@ -121,9 +126,7 @@ pub(crate) fn wrote_blank(written: &[u8]) -> bool {
 /// Writes `"name":`, after a comma unless `first`.
 #[inline]
 pub(crate) fn key(name: &str, first: &mut bool, out: &mut Vec<u8>) {
-    if !std::mem::take(first) {
-        out.push(b',');
-    }
+    comma(first, out);
     string(name, out);
     out.push(b':');
 }
