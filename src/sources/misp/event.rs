@@ -304,16 +304,26 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
         let original = in_list
             .then(|| split_original(&meta, attr.as_ref(), object.as_ref(), obj_attr.as_ref()));
         let promote = object.is_some();
-        let mut d = split_doc(&meta, attr, object, obj_attr, promote, ctx);
+        let mut d = split_doc(
+            event_part(&meta),
+            &meta,
+            attr,
+            object,
+            obj_attr,
+            promote,
+            ctx,
+        );
         d.original = original;
         out.push(d);
         return;
     }
 
-    // A whole event: each attribute once.
+    // A whole event: each attribute once, each document starting from the event's part,
+    // mapped once for all of them.
+    let part = event_part(&meta);
     let mut n = 0usize;
     for a in into_list(attrs) {
-        out.push(item_doc(&meta, Some(&a), None, None, ctx));
+        out.push(item_doc(&part, &meta, Some(&a), None, None, ctx));
         n += 1;
     }
     for (i, o) in into_list(objects).into_iter().enumerate() {
@@ -329,14 +339,14 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
         };
         let obj_attrs = into_list(o.remove("Attribute"));
         for oa in obj_attrs {
-            out.push(item_doc(&meta, None, Some(&o), Some(&oa), ctx));
+            out.push(item_doc(&part, &meta, None, Some(&o), Some(&oa), ctx));
             n += 1;
         }
     }
     if n == 0 {
         // No indicator: one document for the event, as Elastic's split gives.
         let original = split_original(&meta, None, None, None);
-        let mut d = split_doc(&meta, None, None, None, false, ctx);
+        let mut d = split_doc(part, &meta, None, None, None, false, ctx);
         d.original = Some(original);
         out.push(d);
     }
@@ -347,6 +357,7 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
 /// (`Ctx::needs_original`): copying the item costs less than writing the event around it
 /// for every document.
 fn item_doc<'v>(
+    part: &EventPart<'v>,
     meta: &Map<'v>,
     attr: Option<&Value<'v>>,
     object: Option<&Map<'v>>,
@@ -355,6 +366,7 @@ fn item_doc<'v>(
 ) -> Doc<'v> {
     let promote = object.is_some();
     let mut d = split_doc(
+        part.clone(),
         meta,
         attr.cloned(),
         object.cloned(),
@@ -472,10 +484,56 @@ fn clean_attribute<'v>(v: Option<Value<'v>>, field: &str, d: &mut Doc<'v>) -> Op
     }
 }
 
-/// One document from an event and at most one attribute and one object attribute
-/// (BEHAVIOUR.md §3, steps in order). With `promote`, the object attribute is the
-/// indicator and the top-level attribute is context.
+/// What an event gives each of its documents, whatever the attribute: the constant
+/// fields, the event under `misp.event` (times and numbers converted), `misp.orgc`,
+/// `threat.indicator.scanner_stats`, `user.*`, the event's tags and TLP marking, and the
+/// errors met making them (BEHAVIOUR.md §3, the event's steps). A whole event maps it
+/// once and starts each document from a copy.
+#[derive(Clone)]
+struct EventPart<'v> {
+    doc: Doc<'v>,
+    /// The event's `timestamp`: `@timestamp`, and the expiry's last resort.
+    time: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn event_part<'v>(meta: &Map<'v>) -> EventPart<'v> {
+    let mut d = Doc::new();
+    common::start(&mut d);
+
+    // The event's fields without the parts dropped or mapped apart.
+    let ev = meta.cloned_where(|k| !EVENT_DROPPED.contains(&k) && !EVENT_APART.contains(&k));
+    d.set("misp.event", Value::Object(ev));
+
+    let time = common::timestamp_from(&mut d, "misp.event.timestamp");
+    d.remove("misp.event.timestamp");
+    common::date_in_place(&mut d, "misp.event.publish_timestamp");
+
+    match meta.get("Orgc") {
+        Some(Value::Object(o)) => d.set("misp.orgc", Value::Object(o.clone())),
+        None | Some(Value::Null) => {}
+        Some(other) => d.error(format!(
+            "`misp.event.Orgc` is not an object: `{}`",
+            common::quote(other)
+        )),
+    }
+
+    common::scanner_stats(&mut d);
+    common::long_in_place(&mut d, "misp.event.threat_level_id");
+    common::creator(&mut d);
+    if let Some(t) = meta.get("Tag") {
+        common::tags(&mut d, t, false);
+    }
+    common::long_in_place(&mut d, "misp.event.distribution");
+    common::long_in_place(&mut d, "misp.event.attribute_count");
+    EventPart { doc: d, time }
+}
+
+/// One document from its event's part and at most one attribute and one object attribute
+/// (BEHAVIOUR.md §3, the attribute's steps in order; the event's errors come first). With
+/// `promote`, the object attribute is the indicator and the top-level attribute is
+/// context.
 fn split_doc<'v>(
+    event: EventPart<'v>,
     meta: &Map<'v>,
     attr: Option<Value<'v>>,
     object: Option<Map<'v>>,
@@ -483,8 +541,7 @@ fn split_doc<'v>(
     promote: bool,
     ctx: &Ctx,
 ) -> Doc<'v> {
-    let mut d = Doc::new();
-    common::start(&mut d);
+    let mut d = event.doc;
     let attr = clean_attribute(attr, "Event.Attribute", &mut d);
     let obj_attr = clean_attribute(obj_attr, "Event.Object.Attribute", &mut d);
 
@@ -509,26 +566,6 @@ fn split_doc<'v>(
         indicator.and_then(|m| m.get("uuid")),
         indicator.and_then(|m| m.get("id")),
     );
-
-    // The event's fields without the parts dropped or mapped apart, copied once per
-    // document (a whole event shares `meta` between its documents).
-    let ev = meta.cloned_where(|k| !EVENT_DROPPED.contains(&k) && !EVENT_APART.contains(&k));
-    let orgc = meta.get("Orgc").cloned();
-    let tag = meta.get("Tag");
-    d.set("misp.event", Value::Object(ev));
-
-    let event_time = common::timestamp_from(&mut d, "misp.event.timestamp");
-    d.remove("misp.event.timestamp");
-    common::date_in_place(&mut d, "misp.event.publish_timestamp");
-
-    match orgc {
-        Some(Value::Object(o)) => d.set("misp.orgc", Value::Object(o)),
-        None | Some(Value::Null) => {}
-        Some(other) => d.error(format!(
-            "`misp.event.Orgc` is not an object: `{}`",
-            common::quote(&other)
-        )),
-    }
 
     let object = object.map(|mut o| {
         o.remove("ObjectReference");
@@ -568,19 +605,11 @@ fn split_doc<'v>(
         false,
     );
 
-    common::scanner_stats(&mut d);
-    common::long_in_place(&mut d, "misp.event.threat_level_id");
     common::indicator(&mut d);
-    common::creator(&mut d);
-    if let Some(t) = tag {
-        common::tags(&mut d, t, false);
-    }
     for path in [
-        "misp.event.distribution",
         "misp.object.distribution",
         "misp.attribute.distribution",
         "misp.context.attribute.distribution",
-        "misp.event.attribute_count",
     ] {
         common::long_in_place(&mut d, path);
     }
@@ -591,7 +620,7 @@ fn split_doc<'v>(
         Seen {
             timestamp: attr_time,
             last_seen,
-            event_timestamp: event_time,
+            event_timestamp: event.time,
         },
     );
     if d.get("@timestamp").is_none() {
@@ -742,6 +771,74 @@ mod tests {
             serde_json::from_str(d[2]["event"]["original"].as_str().unwrap()).unwrap();
         assert_eq!(orig["Event"]["Object"]["Attribute"]["uuid"], "a-3");
         assert_eq!(orig["Event"]["Attribute"], json!([]));
+    }
+
+    #[test]
+    fn whole_event_documents_are_its_items_post_split() {
+        // The event's part is mapped once and copied into every document of a whole
+        // event: each document must be the one its item gives sent alone, post-split (its
+        // `event.original`), errors of the event's part and of the item's included, in
+        // the same order.
+        let mut bad_time = attr("2", "domain", "x.test");
+        bad_time["timestamp"] = json!("soon");
+        bad_time["distribution"] = json!("far");
+        let mut rec = event(
+            json!([attr("1", "ip-dst", "1.2.3.4"), bad_time, "not an attribute"]),
+            json!([
+                object(
+                    "9",
+                    json!([attr("3", "md5", "aa"), attr("4", "sha1", "bb")])
+                ),
+                object("8", json!([]))
+            ]),
+        );
+        let ev = rec["Event"].as_object_mut().unwrap();
+        ev.insert("publish_timestamp".into(), json!("never"));
+        ev.insert("threat_level_id".into(), json!("high"));
+        ev.insert("Orgc".into(), json!("ORG"));
+        ev.insert("event_creator_email".into(), json!("a@b.test"));
+        ev.insert(
+            "Tag".into(),
+            json!([{"name": "tlp:amber"}, {"name": "tlp:amber"}, {"name": "x\\y"}]),
+        );
+        let mut o = opts();
+        o.preserve_original_event = true;
+        o.identity = true;
+        let docs = transform(Dataset::MispThreat, rec.to_string().as_bytes(), &o);
+        assert_eq!(docs.len(), 5);
+        for (i, d) in docs.iter().enumerate() {
+            let item = d["event"]["original"].as_str().unwrap();
+            let alone = transform(Dataset::MispThreat, item.as_bytes(), &o);
+            assert_eq!(alone.len(), 1, "item {i}");
+            assert_eq!(&alone[0], d, "item {i}");
+            let errors = d["error"]["message"].as_array().unwrap();
+            assert!(errors.len() >= 3, "item {i}: {errors:?}");
+        }
+        // the event's errors first, then the item's
+        let errors = docs[1]["error"]["message"].as_array().unwrap();
+        assert!(
+            errors[0]
+                .as_str()
+                .unwrap()
+                .contains("misp.event.publish_timestamp")
+        );
+        assert!(
+            errors
+                .last()
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .contains("misp.attribute.distribution")
+        );
+        assert_eq!(docs[0]["user"]["email"], "a@b.test");
+        assert_eq!(
+            docs[3]["threat"]["indicator"]["marking"]["tlp"],
+            json!(["AMBER"])
+        );
+        assert_eq!(
+            docs[4]["tags"],
+            json!(["preserve_original_event", "tlp:amber", "tlp:amber", "xy"])
+        );
     }
 
     #[test]
