@@ -92,8 +92,22 @@ impl<'p> From<&'p String> for Path<'p> {
 }
 
 /// The fields of an object made by dotted paths: each name once, in the order made.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Fields<'v>(Vec<(Name, Slot<'v>)>);
+
+/// Room a copy of [`Fields`] leaves for more fields at each level.
+const COPY_ROOM: usize = 8;
+
+/// A copy is made to be added to (a whole MISP event's part of a document, copied into
+/// each of the event's documents, which then get their attribute's fields): each level
+/// has room for a few more fields, so they go in without growing it again.
+impl Clone for Fields<'_> {
+    fn clone(&self) -> Self {
+        let mut f = Vec::with_capacity(self.0.len() + COPY_ROOM);
+        f.extend(self.0.iter().cloned());
+        Fields(f)
+    }
+}
 
 /// What a name of [`Fields`] holds.
 #[derive(Debug, Clone, PartialEq)]
