@@ -62,8 +62,9 @@ struct Guest {
 /// more leaves fewer calls in the wasm, and each call costs more there than natively
 /// (and, under epoch interruption, runs a check on entry): measured in the bench, the
 /// component and the Fluent Bit module about 5–9 % faster per record, the sandboxed
-/// component 3–8 %, for modules twice the size (0.7 → 1.3 MB; BENCHMARKS.md, sixth
-/// round). The JS module keeps the default: its size is what a web page downloads.
+/// component 3–8 %, for modules twice the size (0.7 → 1.3 MB;
+/// `docs/BENCHMARKS-HISTORY.md`, sixth round). The JS module keeps the default: its size
+/// is what a web page downloads.
 const INLINE: &str = "llvm-args=-inline-threshold=1000";
 
 const COMPONENT: Guest = Guest {
