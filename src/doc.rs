@@ -11,6 +11,7 @@
 //! ([`Fields::into_map`], [`Fields::write_json`]) give the same bytes.
 
 use std::borrow::Cow;
+use std::rc::Rc;
 
 use crate::json::{Json, Map, Value, name_order, same_name, write};
 use sha2::{Digest, Sha256};
@@ -125,6 +126,10 @@ pub(crate) enum Slot<'v> {
     /// `data_stream`, `threat.feed`, …), set without making an object. A path that goes
     /// into it makes it an object first ([`Slot::open`]).
     Consts(Consts),
+    /// A value already written as JSON, its cleanup applied, shared by the documents it
+    /// was copied into ([`Doc::freeze`]): written as it is. Not a value to [`Doc::get`];
+    /// a path that goes into it reads it back first ([`Slot::open`]).
+    Json(Rc<str>),
 }
 
 /// Names and constant strings, in name order.
@@ -138,16 +143,33 @@ impl<'v> Slot<'v> {
             Slot::Lit(s) => Value::from(s),
             Slot::Lits(l) => Value::from(l.to_vec()),
             Slot::Consts(c) => Value::Object(c.iter().map(|&(k, v)| (k, Value::from(v))).collect()),
+            // written by this crate's writer from a value: always JSON
+            Slot::Json(j) => {
+                serde_json::from_str::<serde_json::Value>(&j).map_or(Value::Null, Value::from)
+            }
         }
     }
 
-    /// A [`Slot::Consts`] made an object of [`Slot::Lit`]s, to go into; other slots are
-    /// left as they are.
+    /// A [`Slot::Consts`] made an object of [`Slot::Lit`]s, and a [`Slot::Json`] read
+    /// back into a value, to go into; other slots are left as they are. Every step of a
+    /// path walk asks, and nearly every slot is neither: the work is out of the way.
+    #[inline]
     fn open(&mut self) {
-        if let Slot::Consts(c) = self {
-            let fields = c.iter().map(|&(k, v)| (Cow::Borrowed(k), Slot::Lit(v)));
-            *self = Slot::Obj(Fields(fields.collect()));
+        if matches!(self, Slot::Consts(_) | Slot::Json(_)) {
+            self.opened();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn opened(&mut self) {
+        *self = match std::mem::replace(self, Slot::Val(Value::Null)) {
+            Slot::Consts(c) => {
+                let fields = c.iter().map(|&(k, v)| (Cow::Borrowed(k), Slot::Lit(v)));
+                Slot::Obj(Fields(fields.collect()))
+            }
+            other => Slot::Val(other.into_value()),
+        };
     }
 
     /// This slot as a value set whole, turned into one if it is not (`None` cannot
@@ -250,6 +272,7 @@ impl<'v> Fields<'v> {
             Slot::Lit(l) => Slot::Lit(l),
             Slot::Lits(l) => Slot::Lits(l),
             Slot::Consts(c) => Slot::Consts(c),
+            Slot::Json(j) => Slot::Json(j),
         };
         Fields(self.0.into_iter().map(|(k, s)| (k, slot(s))).collect())
     }
@@ -344,7 +367,9 @@ impl<'v> Doc<'v> {
                         match slot {
                             Slot::Obj(g) => ObjMut::Fields(g),
                             Slot::Val(v) => ObjMut::Map(v.as_object_mut()?),
-                            Slot::Lit(_) | Slot::Lits(_) | Slot::Consts(_) => return None,
+                            Slot::Lit(_) | Slot::Lits(_) | Slot::Consts(_) | Slot::Json(_) => {
+                                return None;
+                            }
                         }
                     }
                     ObjMut::Map(m) => ObjMut::Map(m.get_mut(p)?.as_object_mut()?),
@@ -438,7 +463,7 @@ impl<'v> Doc<'v> {
                 At::Fields(f) => match f.slot(p)? {
                     Slot::Obj(g) => At::Fields(g),
                     Slot::Val(v) => At::Value(v),
-                    Slot::Lit(_) | Slot::Lits(_) => At::Lit,
+                    Slot::Lit(_) | Slot::Lits(_) | Slot::Json(_) => At::Lit,
                     Slot::Consts(c) => At::Consts(c),
                 },
                 At::Consts(c) => {
@@ -450,6 +475,29 @@ impl<'v> Doc<'v> {
             };
         }
         Some(at)
+    }
+
+    /// Writes the vendor object set whole at `path` as JSON once, as `cleanup` writes
+    /// it, and keeps that text in its place ([`Slot::Json`]): copies of the document
+    /// share the text and write it without walking the object again. After this,
+    /// [`Doc::get`] does not see into it; a path set or removed under it reads it back
+    /// first. Anything else at `path` is left as it is.
+    pub fn freeze(&mut self, path: &str, cleanup: Cleanup) {
+        let (parent, leaf) = split_last(path);
+        let Some(ObjMut::Fields(f)) = self.find_object(parent) else {
+            return;
+        };
+        let Some(slot) = f.slot_mut(leaf) else {
+            return;
+        };
+        if let Slot::Val(v @ Value::Object(_)) = slot {
+            let mut out = Vec::with_capacity(512);
+            write::value(v, Some(cleanup), &mut out);
+            // what the writer writes is JSON text made of strings: always UTF-8
+            if let Ok(text) = String::from_utf8(out) {
+                *slot = Slot::Json(text.into());
+            }
+        }
     }
 
     /// The value at `path`, if any. An object made by setting paths under it is not a
@@ -664,6 +712,7 @@ fn write_slot(slot: &mut Slot<'_>, cleanup: Cleanup, out: &mut Vec<u8>) {
         Slot::Obj(g) => write_fields(g, cleanup, false, out),
         Slot::Val(v) => write::value(v, Some(cleanup), out),
         Slot::Lit(s) => write::string(s, out),
+        Slot::Json(j) => out.extend_from_slice(j.as_bytes()),
         Slot::Lits(l) => {
             out.push(b'[');
             let kept = l
@@ -828,6 +877,62 @@ mod tests {
     use super::*;
     use crate::json::json;
 
+    /// What a document writes with `cleanup`, and its tree cleaned the same way.
+    fn written_and_cleaned(
+        d: &Doc,
+        cleanup: Cleanup,
+    ) -> (String, serde_json::Map<String, serde_json::Value>) {
+        let mut bytes = Vec::new();
+        d.clone().into_fields().write_json(cleanup, &mut bytes);
+        let mut map = d.clone().into_fields().into_map();
+        match cleanup {
+            Cleanup::AllEmpty => remove_empty(&mut map),
+            Cleanup::NullsOnly => remove_nulls(&mut map),
+        }
+        (String::from_utf8(bytes).unwrap(), map)
+    }
+
+    #[test]
+    fn a_frozen_object_is_written_as_before_and_read_back_when_gone_into() {
+        let cleaned = written_and_cleaned;
+        for cleanup in [Cleanup::AllEmpty, Cleanup::NullsOnly] {
+            let mut d = Doc::new();
+            d.set(
+                "misp.event",
+                json!({"z": null, "y": "", "x": [], "w": {"v": 1.5, "u": null}, "t": "é\"\n"}),
+            );
+            d.set("misp.attribute.id", "7");
+            d.set("misp.list", json!([1, 2]));
+            let mut frozen = d.clone();
+            for path in ["misp.event", "misp.list", "misp.attribute", "misp.none"] {
+                frozen.freeze(path, cleanup);
+            }
+            // only the vendor object set whole is frozen
+            fn slot<'v>(d: &Doc<'v>, name: &str) -> Option<Slot<'v>> {
+                match d.fields.slot("misp") {
+                    Some(Slot::Obj(f)) => f.slot(name).cloned(),
+                    _ => None,
+                }
+            }
+            assert!(matches!(slot(&frozen, "event"), Some(Slot::Json(_))));
+            assert!(matches!(slot(&frozen, "list"), Some(Slot::Val(_))));
+            assert!(matches!(slot(&frozen, "attribute"), Some(Slot::Obj(_))));
+            assert_eq!(cleaned(&frozen, cleanup), cleaned(&d, cleanup));
+            // copies share the text
+            let copy = frozen.clone();
+            match (slot(&frozen, "event"), slot(&copy, "event")) {
+                (Some(Slot::Json(a)), Some(Slot::Json(b))) => assert!(Rc::ptr_eq(&a, &b)),
+                other => panic!("{other:?}"),
+            }
+            // not seen into; a path set under it reads it back first
+            assert!(frozen.has("misp.event") && frozen.get("misp.event.w").is_none());
+            frozen.set("misp.event.w.s", "new");
+            d.set("misp.event.w.s", "new");
+            assert!(matches!(slot(&frozen, "event"), Some(Slot::Val(_))));
+            assert_eq!(cleaned(&frozen, cleanup), cleaned(&d, cleanup));
+        }
+    }
+
     #[test]
     fn set_get_remove_by_path() {
         let mut d = Doc::new();
@@ -946,15 +1051,9 @@ mod tests {
                 d.set(path, Value::from(v.clone()));
             }
             for cleanup in [Cleanup::AllEmpty, Cleanup::NullsOnly] {
-                let mut written = Vec::new();
-                d.clone().into_fields().write_json(cleanup, &mut written);
-                let mut map = d.clone().into_fields().into_map();
-                match cleanup {
-                    Cleanup::AllEmpty => remove_empty(&mut map),
-                    Cleanup::NullsOnly => remove_nulls(&mut map),
-                }
+                let (written, map) = written_and_cleaned(&d, cleanup);
                 proptest::prop_assert_eq!(
-                    String::from_utf8(written).unwrap(),
+                    written,
                     serde_json::to_string(&map).unwrap(),
                     "{:?}", cleanup
                 );

@@ -319,8 +319,12 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
     }
 
     // A whole event: each attribute once, each document starting from the event's part,
-    // mapped once for all of them.
-    let part = event_part(&meta);
+    // mapped once for all of them, its event and `Orgc` written once for all of them.
+    let mut part = event_part(&meta);
+    for path in ["misp.event", "misp.orgc"] {
+        part.doc
+            .freeze(path, crate::Dataset::MispThreat.info().cleanup);
+    }
     let mut n = 0usize;
     for a in into_list(attrs) {
         out.push(item_doc(&part, &meta, Some(&a), None, None, ctx));
