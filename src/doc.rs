@@ -478,7 +478,7 @@ impl<'v> Doc<'v> {
     }
 
     /// Writes the vendor object set whole at `path` as JSON once, as `cleanup` writes
-    /// it, and keeps that text in its place ([`Slot::Json`]): copies of the document
+    /// it, and keeps that text in its place (a `Slot::Json`): copies of the document
     /// share the text and write it without walking the object again. After this,
     /// [`Doc::get`] does not see into it; a path set or removed under it reads it back
     /// first. Anything else at `path` is left as it is.
