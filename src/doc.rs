@@ -126,10 +126,18 @@ pub(crate) enum Slot<'v> {
     /// `data_stream`, `threat.feed`, …), set without making an object. A path that goes
     /// into it makes it an object first ([`Slot::open`]).
     Consts(Consts),
-    /// A value already written as JSON, its cleanup applied, shared by the documents it
-    /// was copied into ([`Doc::freeze`]): written as it is. Not a value to [`Doc::get`];
-    /// a path that goes into it reads it back first ([`Slot::open`]).
-    Json(Rc<str>),
+    /// A vendor object set whole, with its JSON written once, shared by the documents
+    /// it was copied into ([`Doc::freeze`]): its text is written as it is; reads see the
+    /// value; a path that goes into it to change it makes it a [`Slot::Val`] again first
+    /// ([`Slot::open`]).
+    Frozen(Rc<Frozen<'v>>),
+}
+
+/// A value and its JSON as the data set's cleanup writes it.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Frozen<'v> {
+    value: Value<'v>,
+    json: String,
 }
 
 /// Names and constant strings, in name order.
@@ -143,19 +151,16 @@ impl<'v> Slot<'v> {
             Slot::Lit(s) => Value::from(s),
             Slot::Lits(l) => Value::from(l.to_vec()),
             Slot::Consts(c) => Value::Object(c.iter().map(|&(k, v)| (k, Value::from(v))).collect()),
-            // written by this crate's writer from a value: always JSON
-            Slot::Json(j) => {
-                serde_json::from_str::<serde_json::Value>(&j).map_or(Value::Null, Value::from)
-            }
+            Slot::Frozen(f) => Rc::try_unwrap(f).map_or_else(|f| f.value.clone(), |f| f.value),
         }
     }
 
-    /// A [`Slot::Consts`] made an object of [`Slot::Lit`]s, and a [`Slot::Json`] read
-    /// back into a value, to go into; other slots are left as they are. Every step of a
+    /// A [`Slot::Consts`] made an object of [`Slot::Lit`]s, and a [`Slot::Frozen`] its
+    /// value again, to go into; other slots are left as they are. Every step of a
     /// path walk asks, and nearly every slot is neither: the work is out of the way.
     #[inline]
     fn open(&mut self) {
-        if matches!(self, Slot::Consts(_) | Slot::Json(_)) {
+        if matches!(self, Slot::Consts(_) | Slot::Frozen(_)) {
             self.opened();
         }
     }
@@ -272,7 +277,10 @@ impl<'v> Fields<'v> {
             Slot::Lit(l) => Slot::Lit(l),
             Slot::Lits(l) => Slot::Lits(l),
             Slot::Consts(c) => Slot::Consts(c),
-            Slot::Json(j) => Slot::Json(j),
+            Slot::Frozen(f) => Slot::Frozen(Rc::new(Frozen {
+                value: f.value.clone().into_owned(),
+                json: f.json.clone(),
+            })),
         };
         Fields(self.0.into_iter().map(|(k, s)| (k, slot(s))).collect())
     }
@@ -367,7 +375,8 @@ impl<'v> Doc<'v> {
                         match slot {
                             Slot::Obj(g) => ObjMut::Fields(g),
                             Slot::Val(v) => ObjMut::Map(v.as_object_mut()?),
-                            Slot::Lit(_) | Slot::Lits(_) | Slot::Consts(_) | Slot::Json(_) => {
+                            // opened above: not frozen any more
+                            Slot::Lit(_) | Slot::Lits(_) | Slot::Consts(_) | Slot::Frozen(_) => {
                                 return None;
                             }
                         }
@@ -463,7 +472,8 @@ impl<'v> Doc<'v> {
                 At::Fields(f) => match f.slot(p)? {
                     Slot::Obj(g) => At::Fields(g),
                     Slot::Val(v) => At::Value(v),
-                    Slot::Lit(_) | Slot::Lits(_) | Slot::Json(_) => At::Lit,
+                    Slot::Frozen(f) => At::Value(&f.value),
+                    Slot::Lit(_) | Slot::Lits(_) => At::Lit,
                     Slot::Consts(c) => At::Consts(c),
                 },
                 At::Consts(c) => {
@@ -478,10 +488,11 @@ impl<'v> Doc<'v> {
     }
 
     /// Writes the vendor object set whole at `path` as JSON once, as `cleanup` writes
-    /// it, and keeps that text in its place (a `Slot::Json`): copies of the document
-    /// share the text and write it without walking the object again. After this,
-    /// [`Doc::get`] does not see into it; a path set or removed under it reads it back
-    /// first. Anything else at `path` is left as it is.
+    /// it, and keeps that text beside it (a `Slot::Frozen`): copies of the document
+    /// share both and write the text without walking the object again. Reads see the
+    /// object as before; a path set or removed under it, or [`Doc::get_mut`] of it, makes
+    /// it an object of the document's own again. Anything else at `path` is left as it
+    /// is.
     pub fn freeze(&mut self, path: &str, cleanup: Cleanup) {
         let (parent, leaf) = split_last(path);
         let Some(ObjMut::Fields(f)) = self.find_object(parent) else {
@@ -494,8 +505,9 @@ impl<'v> Doc<'v> {
             let mut out = Vec::with_capacity(512);
             write::value(v, Some(cleanup), &mut out);
             // what the writer writes is JSON text made of strings: always UTF-8
-            if let Ok(text) = String::from_utf8(out) {
-                *slot = Slot::Json(text.into());
+            if let Ok(json) = String::from_utf8(out) {
+                let value = v.take();
+                *slot = Slot::Frozen(Rc::new(Frozen { value, json }));
             }
         }
     }
@@ -514,10 +526,17 @@ impl<'v> Doc<'v> {
     pub fn get_mut(&mut self, path: &str) -> Option<&mut Value<'v>> {
         let (parent, leaf) = split_last(path);
         match self.find_object(parent)? {
-            ObjMut::Fields(f) => match f.slot_mut(leaf)? {
-                Slot::Val(v) => Some(v),
-                _ => None,
-            },
+            ObjMut::Fields(f) => {
+                let slot = f.slot_mut(leaf)?;
+                if matches!(slot, Slot::Frozen(_)) {
+                    // to change it, the document's own value again
+                    slot.opened();
+                }
+                match slot {
+                    Slot::Val(v) => Some(v),
+                    _ => None,
+                }
+            }
             ObjMut::Map(m) => m.get_mut(leaf),
         }
     }
@@ -712,7 +731,7 @@ fn write_slot(slot: &mut Slot<'_>, cleanup: Cleanup, out: &mut Vec<u8>) {
         Slot::Obj(g) => write_fields(g, cleanup, false, out),
         Slot::Val(v) => write::value(v, Some(cleanup), out),
         Slot::Lit(s) => write::string(s, out),
-        Slot::Json(j) => out.extend_from_slice(j.as_bytes()),
+        Slot::Frozen(f) => out.extend_from_slice(f.json.as_bytes()),
         Slot::Lits(l) => {
             out.push(b'[');
             let kept = l
@@ -893,7 +912,7 @@ mod tests {
     }
 
     #[test]
-    fn a_frozen_object_is_written_as_before_and_read_back_when_gone_into() {
+    fn a_frozen_object_is_written_and_read_as_before_and_thawed_to_change() {
         let cleaned = written_and_cleaned;
         for cleanup in [Cleanup::AllEmpty, Cleanup::NullsOnly] {
             let mut d = Doc::new();
@@ -914,22 +933,41 @@ mod tests {
                     _ => None,
                 }
             }
-            assert!(matches!(slot(&frozen, "event"), Some(Slot::Json(_))));
+            assert!(matches!(slot(&frozen, "event"), Some(Slot::Frozen(_))));
             assert!(matches!(slot(&frozen, "list"), Some(Slot::Val(_))));
             assert!(matches!(slot(&frozen, "attribute"), Some(Slot::Obj(_))));
             assert_eq!(cleaned(&frozen, cleanup), cleaned(&d, cleanup));
             // copies share the text
             let copy = frozen.clone();
             match (slot(&frozen, "event"), slot(&copy, "event")) {
-                (Some(Slot::Json(a)), Some(Slot::Json(b))) => assert!(Rc::ptr_eq(&a, &b)),
+                (Some(Slot::Frozen(a)), Some(Slot::Frozen(b))) => assert!(Rc::ptr_eq(&a, &b)),
                 other => panic!("{other:?}"),
             }
-            // not seen into; a path set under it reads it back first
-            assert!(frozen.has("misp.event") && frozen.get("misp.event.w").is_none());
-            frozen.set("misp.event.w.s", "new");
+            // read as before, the raw value (nulls and all) included
+            for path in [
+                "misp.event",
+                "misp.event.w",
+                "misp.event.w.u",
+                "misp.event.t",
+            ] {
+                assert!(frozen.has(path), "{path}");
+                assert_eq!(frozen.get(path), d.get(path), "{path}");
+            }
+            // a path set under it, or a change in place, makes it a value again first
+            let mut changed = frozen.clone();
+            changed.set("misp.event.w.s", "new");
             d.set("misp.event.w.s", "new");
+            assert!(matches!(slot(&changed, "event"), Some(Slot::Val(_))));
+            assert_eq!(cleaned(&changed, cleanup), cleaned(&d, cleanup));
+            if let Some(v) = frozen.get_mut("misp.event") {
+                *v = json!({"w": {"s": "new"}});
+            }
             assert!(matches!(slot(&frozen, "event"), Some(Slot::Val(_))));
-            assert_eq!(cleaned(&frozen, cleanup), cleaned(&d, cleanup));
+            assert_eq!(frozen.get("misp.event.w.s"), d.get("misp.event.w.s"));
+            assert_eq!(frozen.get("misp.event.t"), None);
+            // the copy that shared its text keeps it
+            assert!(matches!(slot(&copy, "event"), Some(Slot::Frozen(_))));
+            assert_eq!(cleaned(&copy, cleanup).1["misp"]["event"]["t"], "é\"\n");
         }
     }
 
