@@ -13,7 +13,7 @@
 use std::borrow::Cow;
 use std::rc::Rc;
 
-use crate::json::{Json, Map, Value, name_order, same_name, sort_by_name, write};
+use crate::json::{Json, Map, Value, name_order, same_name, write};
 use sha2::{Digest, Sha256};
 
 use crate::Cleanup;
@@ -685,7 +685,7 @@ impl Fields<'_> {
 /// Sorts the fields by name, in `serde_json`'s map order (bytewise, as a record's objects
 /// are sorted: [`name_order`]).
 fn sort(f: &mut Fields<'_>) {
-    sort_by_name(&mut f.0, |x| &x.0);
+    f.0.sort_unstable_by(|(a, _), (b, _)| name_order(a, b));
 }
 
 fn write_fields(f: &mut Fields<'_>, cleanup: Cleanup, top: bool, out: &mut Vec<u8>) {

@@ -180,7 +180,7 @@ impl<'a> Map<'a> {
     /// names kept (as `serde_json` keeps it). Already sorted, nothing moves.
     fn from_entries(mut e: Vec<(Cow<'a, str>, Value<'a>)>) -> Self {
         if !e.windows(2).all(|w| name_order(&w[0].0, &w[1].0).is_lt()) {
-            sort_by_name(&mut e, |x| &x.0); // stable: repeats stay in text order
+            e.sort_by(|a, b| name_order(&a.0, &b.0)); // stable: repeats stay in text order
             e.dedup_by(|later, kept| {
                 let same = same_name(&later.0, &kept.0);
                 if same {
@@ -191,82 +191,6 @@ impl<'a> Map<'a> {
         }
         Map(e)
     }
-}
-
-/// The fewest names [`sort_by_name`] sorts by keys; fewer are sorted in place, which
-/// costs less for them.
-const KEYED_MIN: usize = 20;
-
-/// The most names [`sort_by_name`] sorts by keys: a name's place fits in a key's low
-/// byte, and the places moved fit in one `u64` of flags.
-const KEYED_MAX: usize = 64;
-
-/// Sorts `e` by the names `name` gives, in [`name_order`], stably (entries of one name
-/// keep their order).
-///
-/// A record's biggest objects (a ThreatStream API object's 38 names, a MISP attribute's
-/// 20) come in the vendor's order. Sorting their entries in place moves a name and its
-/// value at each step and compares names byte by byte; instead each entry is given a
-/// key — its name's first seven bytes as a big-endian number, its place in the low
-/// byte — and the keys, plain numbers, are sorted. Keys of names that share their first
-/// seven bytes are put in order by the whole names ([`name_order`]; stably, as their
-/// places rise). Then each entry is moved to its place once, cycle by cycle. Callgrind,
-/// ThreatStream API objects: −3 % of a record's instructions.
-pub(crate) fn sort_by_name<E>(e: &mut [E], name: impl Fn(&E) -> &str) {
-    if !(KEYED_MIN..=KEYED_MAX).contains(&e.len()) {
-        e.sort_by(|a, b| name_order(name(a), name(b)));
-        return;
-    }
-    let n = e.len();
-    let mut keys = [0u64; KEYED_MAX];
-    let keys = &mut keys[..n];
-    for (i, (k, x)) in keys.iter_mut().zip(e.iter()).enumerate() {
-        *k = name_prefix(name(x)) | i as u64;
-    }
-    keys.sort_unstable(); // no two keys are equal: stable
-    let place = |k: u64| (k & 0xff) as usize;
-    let mut start = 0;
-    while start < n {
-        let prefix = keys[start] >> 8;
-        let mut end = start + 1;
-        while end < n && keys[end] >> 8 == prefix {
-            end += 1;
-        }
-        if end - start > 1 {
-            keys[start..end].sort_by(|a, b| name_order(name(&e[place(*a)]), name(&e[place(*b)])));
-        }
-        start = end;
-    }
-    // position `p` takes the entry at `place(keys[p])`; the entry that started a cycle
-    // is carried along it by the swaps, and lands where its key says last
-    let mut moved = 0u64;
-    for first in 0..n {
-        if moved & (1 << first) != 0 {
-            continue;
-        }
-        let mut p = first;
-        loop {
-            moved |= 1 << p;
-            let from = place(keys[p]);
-            if from == first {
-                break;
-            }
-            e.swap(p, from);
-            p = from;
-        }
-    }
-}
-
-/// A name's first seven bytes (zero bytes after a shorter one) as a big-endian number,
-/// shifted up a byte: their order is the names' order, but for names that share them
-/// (or differ only by zero bytes after them).
-#[inline]
-fn name_prefix(s: &str) -> u64 {
-    let b = s.as_bytes();
-    let mut w = [0u8; 8];
-    let n = b.len().min(7);
-    w[..n].copy_from_slice(&b[..n]);
-    u64::from_be_bytes(w)
 }
 
 /// Names in byte order (`str`'s order), compared byte by byte in place: names mostly
@@ -951,53 +875,6 @@ mod tests {
                     "{n}"
                 );
             }
-        }
-    }
-
-    #[test]
-    fn names_are_sorted_as_a_stable_sort_by_str_order_sorts_them() {
-        // names that share their first seven bytes or more, end in or hold zero bytes
-        // (which the keys pad short names with), repeat, and are multi-byte
-        let stems = [
-            "",
-            "a",
-            "source",
-            "source_",
-            "source_locations",
-            "source_reported",
-            "created",
-            "created_ts",
-            "created_by",
-            "a\0",
-            "a\0\0\0\0\0\0\0",
-            "\0",
-            "abcdefg",
-            "abcdefgh",
-            "abcdefg\0",
-            "é",
-            "éa",
-            "\u{ff}",
-        ];
-        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for n in (0..=70).chain([19, 20, 21, 63, 64, 65].repeat(20)) {
-            let e: Vec<(String, usize)> = (0..n)
-                .map(|i| {
-                    let stem = stems[next() as usize % stems.len()];
-                    let tail = ["", "x", "\0", "_id"][next() as usize % 4];
-                    (format!("{stem}{tail}"), i)
-                })
-                .collect();
-            let mut ours = e.clone();
-            sort_by_name(&mut ours, |x| &x.0);
-            let mut std = e;
-            std.sort_by(|a, b| a.0.cmp(&b.0));
-            assert_eq!(ours, std, "{n} names");
         }
     }
 
