@@ -178,13 +178,7 @@ impl<'a> Reader<'a> {
                     return None;
                 }
                 self.at += 1;
-                // a string, most members' value, read here without a call
-                let v = if self.next_token()? == b'"' {
-                    Value::String(self.string()?)
-                } else {
-                    self.value()?
-                };
-                entries.push((name, v));
+                entries.push((name, self.value()?));
                 if self.after_item(b'}')? {
                     break;
                 }
@@ -246,7 +240,6 @@ impl<'a> Reader<'a> {
     }
 
     /// A string (at its opening quote): borrowed from the text when it holds no escape.
-    #[inline(always)]
     fn string(&mut self) -> Option<Cow<'a, str>> {
         self.at += 1;
         let start = self.at;
@@ -257,17 +250,8 @@ impl<'a> Reader<'a> {
                 self.at += 1;
                 Some(Cow::Borrowed(s))
             }
-            _ => self.not_plain(start),
-        }
-    }
-
-    /// [`Reader::string`] from its first byte that is not plain: an escape, or a control
-    /// character (which JSON does not allow in a string). Out of line: most strings have
-    /// neither.
-    #[inline(never)]
-    fn not_plain(&mut self, start: usize) -> Option<Cow<'a, str>> {
-        match self.peek()? {
             b'\\' => self.escaped(start).map(Cow::Owned),
+            // a control character, which JSON does not allow in a string
             _ => None,
         }
     }
