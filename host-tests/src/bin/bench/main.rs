@@ -5,7 +5,12 @@
 //! ```
 //!
 //! For each data set of a generated corpus (`corpus.rs`, fixed seed) it times, in one
-//! process and interleaved in rounds:
+//! process and interleaved in rounds, in two parts: first the baseline, the floor and
+//! native, before wasmtime is loaded, while the process has one thread (as a plain
+//! program timing serde_json has: glibc's malloc takes a quicker path then, which the
+//! baseline's many small allocations gain from more than native); then the baseline and
+//! native again beside the wasm targets, once wasmtime and the sandbox's epoch thread are
+//! there. Each target's ratios are to the baseline and native timed with it.
 //!
 //! - **baseline**: `serde_json` parse of each record into a `Value` and serialisation back;
 //! - **floor**: what any transform of these records into these documents must at least do
@@ -122,21 +127,8 @@ impl Runners {
     fn run(&mut self, set: &Set, target: Target) -> (usize, Option<Duration>) {
         let mut docs = 0;
         match target {
-            Target::Baseline => {
-                for r in &set.records {
-                    let v: Value = serde_json::from_str(r).unwrap_or(Value::Null);
-                    docs += usize::from(
-                        !black_box(serde_json::to_string(&v).unwrap_or_default()).is_empty(),
-                    );
-                }
-            }
-            Target::Floor => return floor(set),
-            Target::Native => {
-                for r in &set.records {
-                    // the record as text, as the baseline's `from_str` takes it
-                    docs +=
-                        black_box(ti_ecs::transform_text_to_json(set.dataset, r, &self.opts)).len();
-                }
+            Target::Baseline | Target::Floor | Target::Native => {
+                return run_in_process(set, target, &self.opts);
             }
             Target::Component => {
                 let ds = wit_dataset(set.dataset);
@@ -174,6 +166,119 @@ impl Runners {
         }
         (docs, None)
     }
+}
+
+/// Runs every record of `set` once through a target that needs no wasm (the baseline,
+/// the floor, native); returns as [`Runners::run`] does.
+fn run_in_process(set: &Set, target: Target, opts: &Options) -> (usize, Option<Duration>) {
+    let mut docs = 0;
+    match target {
+        Target::Floor => return floor(set),
+        Target::Native => {
+            for r in &set.records {
+                // the record as text, as the baseline's `from_str` takes it
+                docs += black_box(ti_ecs::transform_text_to_json(set.dataset, r, opts)).len();
+            }
+        }
+        _ => {
+            for r in &set.records {
+                let v: Value = serde_json::from_str(r).unwrap_or(Value::Null);
+                docs += usize::from(
+                    !black_box(serde_json::to_string(&v).unwrap_or_default()).is_empty(),
+                );
+            }
+        }
+    }
+    (docs, None)
+}
+
+/// Times `targets` (each `run` makes one pass over a set), taking turns round by round
+/// ([`ROUNDS`], `secs` in all per target): the best rate of whole passes each reached,
+/// and the documents a pass made.
+fn time_targets(
+    targets: &[Target],
+    secs: f64,
+    mut run: impl FnMut(Target) -> (usize, Option<Duration>),
+) -> Vec<(f64, usize)> {
+    let mut best = vec![(0.0f64, 0usize); targets.len()];
+    for _ in 0..ROUNDS {
+        for (i, t) in targets.iter().enumerate() {
+            let budget = Duration::from_secs_f64(secs / f64::from(ROUNDS));
+            let start = Instant::now();
+            let (mut passes, mut docs) = (0u32, 0usize);
+            let mut timed: Option<Duration> = None;
+            while passes == 0 || start.elapsed() < budget {
+                let (d, own) = run(*t);
+                docs += d;
+                if let Some(own) = own {
+                    *timed.get_or_insert(Duration::ZERO) += own;
+                }
+                passes += 1;
+            }
+            let spent = timed.unwrap_or_else(|| start.elapsed());
+            let per_sec = f64::from(passes) / spent.as_secs_f64();
+            if per_sec > best[i].0 {
+                best[i] = (per_sec, docs / passes as usize);
+            }
+        }
+    }
+    best
+}
+
+/// The figures' table head.
+const HEADER: &str = "| data set | records | avg bytes | target | records/s | MB/s | docs/s | × baseline | × native |";
+
+/// What the baseline's and native's rows say when they were timed beside wasmtime.
+const BESIDE: &str = ", beside wasmtime";
+
+/// Prints a set's rows: each target's best rate, and its ratios to the baseline and to
+/// native timed with it. `beside` follows the baseline's and native's names.
+fn print_rows(set: &Set, targets: &[Target], best: &[(f64, usize)], batch: usize, beside: &str) {
+    let rate = |want: Target| {
+        targets
+            .iter()
+            .position(|t| *t == want)
+            .map_or(f64::NAN, |i| best[i].0)
+    };
+    let (base, native) = (rate(Target::Baseline), rate(Target::Native));
+    let bytes: usize = set.records.iter().map(String::len).sum();
+    for (t, &(passes_per_sec, docs)) in targets.iter().zip(best) {
+        let label = match t {
+            Target::Baseline | Target::Native => format!("{}{beside}", t.label(batch)),
+            _ => t.label(batch),
+        };
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.0} | {:.2} | {} |",
+            set.name,
+            set.records.len(),
+            bytes / set.records.len(),
+            label,
+            passes_per_sec * set.records.len() as f64,
+            passes_per_sec * bytes as f64 / 1e6,
+            passes_per_sec * docs as f64,
+            passes_per_sec / base,
+            if *t == Target::Baseline {
+                "".to_string()
+            } else {
+                format!("{:.2}", passes_per_sec / native)
+            },
+        );
+    }
+}
+
+/// How many threads this process runs, as Linux tells it (`/proc/self/status`).
+fn threads() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Threads:"))
+                .map(|n| match n.trim() {
+                    "1" => "one thread".to_string(),
+                    n => format!("{n} threads"),
+                })
+        })
+        .unwrap_or_else(|| "threads not known".into())
 }
 
 /// Records per timed stretch of the floor, at most; fewer when their documents pass
@@ -492,35 +597,8 @@ fn main() {
         println!();
     }
 
-    let t = Instant::now();
-    let profiled;
-    let host = if a.perf_map {
-        profiled =
-            Host::load_with(true).unwrap_or_else(|e| panic!("cannot load the component: {e:#}"));
-        &profiled
-    } else {
-        Host::shared()
-    };
-    let mut runners = Runners {
-        batch: a.batch,
-        opts: Options::from_json(&format!(r#"{{"now":"{NOW}"}}"#))
-            .unwrap_or_else(|e| panic!("{e}")),
-        wit_opts: component::options_from_json(&format!(r#"{{"now":"{NOW}"}}"#))
-            .unwrap_or_else(|e| panic!("{e}")),
-        component: host
-            .instance()
-            .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}")),
-        sandbox: ti_ecs_host::Sandbox::new(ti_ecs_host::SandboxConfig::default())
-            .unwrap_or_else(|e| panic!("cannot load the sandbox: {e}")),
-        fluent_bit: FluentBit::new(Copy::Malloc)
-            .unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}")),
-    };
-    println!(
-        "(compiled the component and the module in {:.1} s)",
-        t.elapsed().as_secs_f64()
-    );
-    println!();
-
+    let opts =
+        Options::from_json(&format!(r#"{{"now":"{NOW}"}}"#)).unwrap_or_else(|e| panic!("{e}"));
     let sets = if a.records.is_empty() {
         corpus()
     } else {
@@ -538,22 +616,67 @@ fn main() {
         set.documents = set
             .records
             .iter()
-            .map(|r| ti_ecs::transform_to_json(set.dataset, r.as_bytes(), &runners.opts))
+            .map(|r| ti_ecs::transform_to_json(set.dataset, r.as_bytes(), &opts))
             .collect();
         set.one_to_one = set.documents.iter().all(|d| d.len() == 1);
         if !a.records.is_empty() {
             report_input(set);
         }
     }
+
+    // Native against the JSON round trip first, before wasmtime is loaded: the process
+    // has one thread, as a plain program timing serde_json has. (The sandbox's epoch
+    // ticker is a thread; once a process has two, glibc's malloc takes its locked path,
+    // which slows the baseline's ~100 allocations a record more than native's.)
     println!(
-        "| data set | records | avg bytes | target | records/s | MB/s | docs/s | × baseline | × native |"
+        "## native against the JSON round trip (this process alone: {})",
+        threads()
     );
+    println!();
+    println!("{HEADER}");
+    println!("|---|---:|---:|---|---:|---:|---:|---:|---:|");
+    let alone = [Target::Baseline, Target::Floor, Target::Native];
+    for set in &sets {
+        let best = time_targets(&alone, a.secs, |t| run_in_process(set, t, &opts));
+        print_rows(set, &alone, &best, a.batch, "");
+    }
+    println!();
+
+    let t = Instant::now();
+    let profiled;
+    let host = if a.perf_map {
+        profiled =
+            Host::load_with(true).unwrap_or_else(|e| panic!("cannot load the component: {e:#}"));
+        &profiled
+    } else {
+        Host::shared()
+    };
+    let mut runners = Runners {
+        batch: a.batch,
+        opts,
+        wit_opts: component::options_from_json(&format!(r#"{{"now":"{NOW}"}}"#))
+            .unwrap_or_else(|e| panic!("{e}")),
+        component: host
+            .instance()
+            .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}")),
+        sandbox: ti_ecs_host::Sandbox::new(ti_ecs_host::SandboxConfig::default())
+            .unwrap_or_else(|e| panic!("cannot load the sandbox: {e}")),
+        fluent_bit: FluentBit::new(Copy::Malloc)
+            .unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}")),
+    };
+    println!(
+        "## the wasm targets against native (beside wasmtime: {}; compiled the component \
+         and the module in {:.1} s)",
+        threads(),
+        t.elapsed().as_secs_f64()
+    );
+    println!();
+    println!("{HEADER}");
     println!("|---|---:|---:|---|---:|---:|---:|---:|---:|");
     for set in &sets {
         check_same_output(&mut runners, set);
         let targets: Vec<Target> = [
             Target::Baseline,
-            Target::Floor,
             Target::Native,
             Target::Component,
             Target::Batch,
@@ -563,55 +686,8 @@ fn main() {
         .into_iter()
         .filter(|t| set.one_to_one || *t != Target::FluentBit)
         .collect();
-        let bytes: usize = set.records.iter().map(String::len).sum();
-        let mut best = vec![(0.0f64, 0usize); targets.len()];
-        for _ in 0..ROUNDS {
-            for (i, t) in targets.iter().enumerate() {
-                let budget = Duration::from_secs_f64(a.secs / f64::from(ROUNDS));
-                let start = Instant::now();
-                let (mut passes, mut docs) = (0u32, 0usize);
-                let mut timed: Option<Duration> = None;
-                while passes == 0 || start.elapsed() < budget {
-                    let (d, own) = runners.run(set, *t);
-                    docs += d;
-                    if let Some(own) = own {
-                        *timed.get_or_insert(Duration::ZERO) += own;
-                    }
-                    passes += 1;
-                }
-                let spent = timed.unwrap_or_else(|| start.elapsed());
-                let per_sec = f64::from(passes) / spent.as_secs_f64();
-                if per_sec > best[i].0 {
-                    best[i] = (per_sec, docs / passes as usize);
-                }
-            }
-        }
-        let rate = |want: Target| {
-            targets
-                .iter()
-                .position(|t| *t == want)
-                .map_or(f64::NAN, |i| best[i].0)
-        };
-        let (base, native) = (rate(Target::Baseline), rate(Target::Native));
-        for (i, t) in targets.iter().enumerate() {
-            let (passes_per_sec, docs) = best[i];
-            println!(
-                "| {} | {} | {} | {} | {:.0} | {:.1} | {:.0} | {:.2} | {} |",
-                set.name,
-                set.records.len(),
-                bytes / set.records.len(),
-                t.label(a.batch),
-                passes_per_sec * set.records.len() as f64,
-                passes_per_sec * bytes as f64 / 1e6,
-                passes_per_sec * docs as f64,
-                passes_per_sec / base,
-                if *t == Target::Baseline {
-                    "".to_string()
-                } else {
-                    format!("{:.2}", passes_per_sec / native)
-                },
-            );
-        }
+        let best = time_targets(&targets, a.secs, |t| runners.run(set, t));
+        print_rows(set, &targets, &best, a.batch, BESIDE);
     }
     println!();
     println!("records/s and MB/s count input records and bytes; docs/s counts output documents.");
