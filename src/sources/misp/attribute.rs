@@ -101,11 +101,16 @@ fn list_item<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx) -> Doc<'v> {
 }
 
 /// [`list_item`] for an item of a whole response, whose `text` is at hand: its JSON is
-/// written only when the document reads it ([`Ctx::needs_original`]), from the text read
-/// again, which gives the value (and so the JSON) the item was.
+/// written only when the document reads it ([`Ctx::needs_original`]). Kept whatever
+/// happens (`preserve`), it is written from the item's tree before the mapping takes it;
+/// otherwise only a document that turns out to need it (an error, identity without a
+/// key) reads the text again, which gives the value (and so the JSON) the item was.
 fn streamed_item<'v>(i: usize, item: Value<'v>, text: &str, field: &str, ctx: &Ctx) -> Doc<'v> {
+    let own = ctx.preserve.then(|| item.to_json());
     let mut d = item_doc(i, item, field, ctx);
-    if ctx.needs_original(&d) {
+    if own.is_some() {
+        d.original = own;
+    } else if ctx.needs_original(&d) {
         d.original = Some(match crate::json::from_str(text) {
             Ok(v) => v.to_json(),
             Err(_) => text.to_string(),
