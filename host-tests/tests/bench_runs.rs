@@ -1,8 +1,8 @@
 //! The benchmark (`src/bin/bench`, `BENCHMARKS.md`) runs end to end and reports every
 //! target it documents. No figure is checked (speed is measured by the bench itself, never
 //! by a test): only that a run on records of our own examples finishes, times each target
-//! of each part, and leaves the Fluent Bit module out of a set whose records do not each
-//! give one document.
+//! of each part, leaves the Fluent Bit module out of a set whose records do not each give
+//! one document, and ends with each set against the targets.
 
 use std::path::Path;
 use std::process::Command;
@@ -89,6 +89,36 @@ fn the_bench_times_every_target_of_every_set() {
         out.contains("1 records of ti_misp.threat,"),
         "the whole event is read as one record: {out}"
     );
+
+    // Last, each set against the four targets: a ratio and a verdict in each
+    // cell, none for the module where it was left out.
+    let summary = out
+        .split("## against the issue's targets")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no targets table: {out}"));
+    let verdicts = |set: &str| -> Vec<String> {
+        let row = summary
+            .lines()
+            .find(|l| l.starts_with(&format!("| {set} |")))
+            .unwrap_or_else(|| panic!("no targets row for {set}: {summary}"));
+        row.split('|')
+            .map(str::trim)
+            .skip(2)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let cell = |c: &str| {
+        let (r, v) = c.split_once(' ').unwrap_or((c, ""));
+        r.parse::<f64>().is_ok_and(|r| r > 0.0) && (v == "met" || v == "**not met**")
+    };
+    let pushes = verdicts("threatstream.ndjson (ti_anomali.threatstream)");
+    assert_eq!(pushes.len(), 4, "{pushes:?}");
+    assert!(pushes.iter().all(|c| cell(c)), "{pushes:?}");
+    let event = verdicts("event-with-objects.json (ti_misp.threat)");
+    assert_eq!(event.len(), 4, "{event:?}");
+    assert!(event[..3].iter().all(|c| cell(c)), "{event:?}");
+    assert_eq!(event[3], "—");
 }
 
 #[test]

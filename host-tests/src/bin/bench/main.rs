@@ -268,6 +268,69 @@ fn print_rows(set: &Set, targets: &[Target], best: &[(f64, usize)], batch: usize
     }
 }
 
+/// One of the issue's speed targets: the rate of `of` at least `at_least` times the rate
+/// of `to`, both timed in the same part of the run.
+struct Goal {
+    head: &'static str,
+    of: Target,
+    to: Target,
+    at_least: f64,
+}
+
+/// The issue's speed targets, in the order of `BENCHMARKS.md`'s status table. Native
+/// against the baseline is read from the first part (one thread), the wasm targets
+/// against native from the second.
+const GOALS: [Goal; 4] = [
+    Goal {
+        head: "native ÷ baseline, one thread (≥ 1.0)",
+        of: Target::Native,
+        to: Target::Baseline,
+        at_least: 1.0,
+    },
+    Goal {
+        head: "component per record ÷ native (≥ 0.6)",
+        of: Target::Component,
+        to: Target::Native,
+        at_least: 0.6,
+    },
+    Goal {
+        head: "batch ÷ native (≥ 0.8)",
+        of: Target::Batch,
+        to: Target::Native,
+        at_least: 0.8,
+    },
+    Goal {
+        head: "fluent bit module ÷ native (≥ 0.6)",
+        of: Target::FluentBit,
+        to: Target::Native,
+        at_least: 0.6,
+    },
+];
+
+/// The ratio of `of`'s rate to `to`'s among `targets` timed together (`best`, as
+/// [`time_targets`] gives it); `None` when either was not timed.
+fn ratio(targets: &[Target], best: &[(f64, usize)], of: Target, to: Target) -> Option<f64> {
+    let rate = |want| targets.iter().position(|t| *t == want).map(|i| best[i].0);
+    Some(rate(of)? / rate(to)?)
+}
+
+/// A cell of the targets table: the ratio and whether it meets the target. Two decimals
+/// as the figures print it, three when two would round a miss up to the target (0.799
+/// is not 0.8).
+fn verdict(ratio: Option<f64>, at_least: f64) -> String {
+    match ratio {
+        Some(r) if r.is_finite() => {
+            let met = r >= at_least;
+            let mut shown = format!("{r:.2}");
+            if !met && shown.parse::<f64>().is_ok_and(|v| v >= at_least) {
+                shown = format!("{r:.3}");
+            }
+            format!("{shown} {}", if met { "met" } else { "**not met**" })
+        }
+        _ => "—".into(),
+    }
+}
+
 /// How many threads this process runs, as Linux tells it (`/proc/self/status`).
 fn threads() -> String {
     std::fs::read_to_string("/proc/self/status")
@@ -638,9 +701,12 @@ fn main() {
     println!("{HEADER}");
     println!("|---|---:|---:|---|---:|---:|---:|---:|---:|");
     let alone = [Target::Baseline, Target::Floor, Target::Native];
-    for set in &sets {
+    // each set's ratio for each of the issue's targets, printed last
+    let mut met: Vec<[Option<f64>; GOALS.len()]> = vec![[None; GOALS.len()]; sets.len()];
+    for (set, met) in sets.iter().zip(&mut met) {
         let best = time_targets(&alone, a.secs, |t| run_in_process(set, t, &opts));
         print_rows(set, &alone, &best, a.batch, "");
+        met[0] = ratio(&alone, &best, GOALS[0].of, GOALS[0].to);
     }
     println!();
 
@@ -675,7 +741,7 @@ fn main() {
     println!();
     println!("{HEADER}");
     println!("|---|---:|---:|---|---:|---:|---:|---:|---:|");
-    for set in &sets {
+    for (set, met) in sets.iter().zip(&mut met) {
         check_same_output(&mut runners, set);
         let targets: Vec<Target> = [
             Target::Baseline,
@@ -690,6 +756,9 @@ fn main() {
         .collect();
         let best = time_targets(&targets, a.secs, |t| runners.run(set, t));
         print_rows(set, &targets, &best, a.batch, BESIDE);
+        for (m, g) in met.iter_mut().zip(&GOALS).skip(1) {
+            *m = ratio(&targets, &best, g.of, g.to);
+        }
     }
     println!();
     println!("records/s and MB/s count input records and bytes; docs/s counts output documents.");
@@ -713,6 +782,20 @@ fn main() {
          least a transform that reads these records and writes these documents with \
          serde_json does, so its × baseline is the ceiling of native's."
     );
+    println!();
+    println!("## against the issue's targets (from the tables above)");
+    println!();
+    let heads: Vec<&str> = GOALS.iter().map(|g| g.head).collect();
+    println!("| data set | {} |", heads.join(" | "));
+    println!("|---|{}", "---|".repeat(GOALS.len()));
+    for (set, met) in sets.iter().zip(&met) {
+        let cells: Vec<String> = met
+            .iter()
+            .zip(&GOALS)
+            .map(|(r, g)| verdict(*r, g.at_least))
+            .collect();
+        println!("| {} | {} |", set.name, cells.join(" | "));
+    }
 }
 
 /// What the transform made of the caller's records: error documents say the records were
@@ -981,6 +1064,28 @@ mod tests {
             };
             assert!(indicator.get("value_type").is_some(), "{indicator}");
         }
+    }
+
+    #[test]
+    fn a_target_is_met_by_the_ratio_as_printed() {
+        assert_eq!(verdict(Some(0.6), 0.6), "0.60 met");
+        assert_eq!(verdict(Some(1.234), 1.0), "1.23 met");
+        // a miss is never shown rounded up to the target
+        assert_eq!(verdict(Some(0.799), 0.8), "0.799 **not met**");
+        assert_eq!(verdict(Some(0.794), 0.8), "0.79 **not met**");
+        assert_eq!(verdict(Some(0.8), 0.8), "0.80 met");
+        assert_eq!(verdict(None, 0.6), "—");
+        assert_eq!(verdict(Some(f64::NAN), 0.6), "—");
+        let targets = [Target::Baseline, Target::Native];
+        let best = [(200.0, 1), (150.0, 1)];
+        assert_eq!(
+            ratio(&targets, &best, Target::Native, Target::Baseline),
+            Some(0.75)
+        );
+        assert_eq!(
+            ratio(&targets, &best, Target::FluentBit, Target::Native),
+            None
+        );
     }
 
     #[test]
