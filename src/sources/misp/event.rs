@@ -304,9 +304,11 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
         let original = in_list
             .then(|| split_original(&meta, attr.as_ref(), object.as_ref(), obj_attr.as_ref()));
         let promote = object.is_some();
+        // the event is this one document's: its fields are moved into it, not copied
+        let ids = EventIds::of(&meta);
         let mut d = split_doc(
-            event_part(&meta),
-            &meta,
+            event_part_owned(meta),
+            &ids,
             attr,
             object,
             obj_attr,
@@ -320,6 +322,7 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
 
     // A whole event: each attribute once, each document starting from the event's part,
     // mapped once for all of them, its event and `Orgc` written once for all of them.
+    let ids = EventIds::of(&meta);
     let mut part = event_part(&meta);
     for path in ["misp.event", "misp.orgc"] {
         part.doc
@@ -327,7 +330,7 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
     }
     let mut n = 0usize;
     for a in into_list(attrs) {
-        out.push(item_doc(&part, &meta, Some(&a), None, None, ctx));
+        out.push(item_doc(&part, &meta, &ids, Some(&a), None, None, ctx));
         n += 1;
     }
     for (i, o) in into_list(objects).into_iter().enumerate() {
@@ -343,14 +346,14 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
         };
         let obj_attrs = into_list(o.remove("Attribute"));
         for oa in obj_attrs {
-            out.push(item_doc(&part, &meta, None, Some(&o), Some(&oa), ctx));
+            out.push(item_doc(&part, &meta, &ids, None, Some(&o), Some(&oa), ctx));
             n += 1;
         }
     }
     if n == 0 {
         // No indicator: one document for the event, as Elastic's split gives.
         let original = split_original(&meta, None, None, None);
-        let mut d = split_doc(part, &meta, None, None, None, false, ctx);
+        let mut d = split_doc(part, &ids, None, None, None, false, ctx);
         d.original = Some(original);
         out.push(d);
     }
@@ -363,6 +366,7 @@ fn event<'v>(ev: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>, in_list: bool) {
 fn item_doc<'v>(
     part: &EventPart<'v>,
     meta: &Map<'v>,
+    ids: &EventIds<'v>,
     attr: Option<&Value<'v>>,
     object: Option<&Map<'v>>,
     obj_attr: Option<&Value<'v>>,
@@ -371,7 +375,7 @@ fn item_doc<'v>(
     let promote = object.is_some();
     let mut d = split_doc(
         part.clone(),
-        meta,
+        ids,
         attr.cloned(),
         object.cloned(),
         obj_attr.cloned(),
@@ -488,6 +492,25 @@ fn clean_attribute<'v>(v: Option<Value<'v>>, field: &str, d: &mut Doc<'v>) -> Op
     }
 }
 
+/// The event's own values a document's identity reads, as the event has them (before its
+/// mapping converts its `timestamp`): taken apart first, so that a post-split event's
+/// fields can be moved into its document.
+struct EventIds<'v> {
+    timestamp: Option<Value<'v>>,
+    uuid: Option<Value<'v>>,
+    id: Option<Value<'v>>,
+}
+
+impl<'v> EventIds<'v> {
+    fn of(meta: &Map<'v>) -> Self {
+        EventIds {
+            timestamp: meta.get("timestamp").cloned(),
+            uuid: meta.get("uuid").cloned(),
+            id: meta.get("id").cloned(),
+        }
+    }
+}
+
 /// What an event gives each of its documents, whatever the attribute: the constant
 /// fields, the event under `misp.event` (times and numbers converted), `misp.orgc`,
 /// `threat.indicator.scanner_stats`, `user.*`, the event's tags and TLP marking, and the
@@ -500,31 +523,56 @@ struct EventPart<'v> {
     time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Whether an event's field is kept under `misp.event`: not dropped, not mapped apart.
+fn kept_in_event(name: &str) -> bool {
+    !EVENT_DROPPED.contains(&name) && !EVENT_APART.contains(&name)
+}
+
+/// The part of a whole event, which each of its documents starts from a copy of: the
+/// event stays whole for the documents' `event.original`.
 fn event_part<'v>(meta: &Map<'v>) -> EventPart<'v> {
+    event_part_of(
+        meta.cloned_where(kept_in_event),
+        meta.get("Orgc").cloned(),
+        meta.get("Tag"),
+    )
+}
+
+/// The part of an event of one document (Elastic's post-split record), its fields moved.
+fn event_part_owned<'v>(mut meta: Map<'v>) -> EventPart<'v> {
+    let orgc = meta.remove("Orgc");
+    let tag = meta.remove("Tag");
+    meta.retain(|k, _| kept_in_event(k));
+    event_part_of(meta, orgc, tag.as_ref())
+}
+
+/// An event's part from its kept fields (`ev`), its `Orgc` and its `Tag`.
+fn event_part_of<'v>(
+    ev: Map<'v>,
+    orgc: Option<Value<'v>>,
+    tag: Option<&Value<'v>>,
+) -> EventPart<'v> {
     let mut d = Doc::new();
     common::start(&mut d);
-
-    // The event's fields without the parts dropped or mapped apart.
-    let ev = meta.cloned_where(|k| !EVENT_DROPPED.contains(&k) && !EVENT_APART.contains(&k));
     d.set("misp.event", Value::Object(ev));
 
     let time = common::timestamp_from(&mut d, "misp.event.timestamp");
     d.remove("misp.event.timestamp");
     common::date_in_place(&mut d, "misp.event.publish_timestamp");
 
-    match meta.get("Orgc") {
-        Some(Value::Object(o)) => d.set("misp.orgc", Value::Object(o.clone())),
+    match orgc {
+        Some(Value::Object(o)) => d.set("misp.orgc", Value::Object(o)),
         None | Some(Value::Null) => {}
         Some(other) => d.error(format!(
             "`misp.event.Orgc` is not an object: `{}`",
-            common::quote(other)
+            common::quote(&other)
         )),
     }
 
     common::scanner_stats(&mut d);
     common::long_in_place(&mut d, "misp.event.threat_level_id");
     common::creator(&mut d);
-    if let Some(t) = meta.get("Tag") {
+    if let Some(t) = tag {
         common::tags(&mut d, t, false);
     }
     common::long_in_place(&mut d, "misp.event.distribution");
@@ -538,7 +586,7 @@ fn event_part<'v>(meta: &Map<'v>) -> EventPart<'v> {
 /// context.
 fn split_doc<'v>(
     event: EventPart<'v>,
-    meta: &Map<'v>,
+    ids: &EventIds<'v>,
     attr: Option<Value<'v>>,
     object: Option<Map<'v>>,
     obj_attr: Option<Value<'v>>,
@@ -556,7 +604,7 @@ fn split_doc<'v>(
             attr.as_ref().and_then(|m| m.get("first_seen")),
             attr.as_ref().and_then(|m| m.get("uuid")),
             obj_attr.as_ref().and_then(|m| m.get("uuid")),
-            meta.get("timestamp"),
+            ids.timestamp.as_ref(),
         ]);
     }
     let indicator = if promote {
@@ -565,8 +613,8 @@ fn split_doc<'v>(
         attr.as_ref()
     };
     d.key = common::key(
-        meta.get("uuid"),
-        meta.get("id"),
+        ids.uuid.as_ref(),
+        ids.id.as_ref(),
         indicator.and_then(|m| m.get("uuid")),
         indicator.and_then(|m| m.get("id")),
     );
