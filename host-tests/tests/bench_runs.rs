@@ -22,6 +22,10 @@ const BESIDE: [&str; 5] = [
 ];
 const MODULE: &str = "fluent bit module";
 
+/// The two sets, as the bench names them: file name and data set.
+const PUSHES: &str = "threatstream.ndjson (ti_anomali.threatstream)";
+const EVENT: &str = "event-with-objects.json (ti_misp.threat)";
+
 fn example(path: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../examples")
@@ -56,19 +60,17 @@ fn the_bench_times_every_target_of_every_set() {
     assert!(run.status.success(), "bench failed: {err}\n{out}");
 
     // One document per push: every target, the module too.
-    let set = "threatstream.ndjson (ti_anomali.threatstream)";
     let want: Vec<&str> = ALONE
         .iter()
         .chain(&BESIDE)
         .copied()
         .chain([MODULE])
         .collect();
-    let got = rows(&out, set);
+    let got = rows(&out, PUSHES);
     assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), want, "{out}");
     // A whole event gives many documents: no module (a filter returns one record).
-    let set = "event-with-objects.json (ti_misp.threat)";
     let want: Vec<&str> = ALONE.iter().chain(&BESIDE).copied().collect();
-    let got_event = rows(&out, set);
+    let got_event = rows(&out, EVENT);
     assert_eq!(
         got_event.iter().map(|r| r.0).collect::<Vec<_>>(),
         want,
@@ -112,10 +114,10 @@ fn the_bench_times_every_target_of_every_set() {
         let (r, v) = c.split_once(' ').unwrap_or((c, ""));
         r.parse::<f64>().is_ok_and(|r| r > 0.0) && (v == "met" || v == "**not met**")
     };
-    let pushes = verdicts("threatstream.ndjson (ti_anomali.threatstream)");
+    let pushes = verdicts(PUSHES);
     assert_eq!(pushes.len(), 4, "{pushes:?}");
     assert!(pushes.iter().all(|c| cell(c)), "{pushes:?}");
-    let event = verdicts("event-with-objects.json (ti_misp.threat)");
+    let event = verdicts(EVENT);
     assert_eq!(event.len(), 4, "{event:?}");
     assert!(event[..3].iter().all(|c| cell(c)), "{event:?}");
     assert_eq!(event[3], "—");

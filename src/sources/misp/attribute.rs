@@ -100,17 +100,17 @@ fn list_item<'v>(i: usize, item: Value<'v>, field: &str, ctx: &Ctx) -> Doc<'v> {
     d
 }
 
-/// [`list_item`] for an item of a whole response, whose `text` is at hand: its JSON is
-/// written only when the document reads it ([`Ctx::needs_original`]). Kept whatever
-/// happens (`preserve`), it is written from the item's tree before the mapping takes it;
-/// otherwise only a document that turns out to need it (an error, identity without a
-/// key) reads the text again, which gives the value (and so the JSON) the item was.
+/// [`list_item`] for an item of a whole response, whose `text` is at hand. Kept whatever
+/// happens (`preserve`), the item's JSON is written from its tree before the mapping
+/// takes it, as [`list_item`] writes it; otherwise only a document that turns out to
+/// read it ([`Ctx::needs_original`]: an error, identity without a key) reads the text
+/// again, which gives the value (and so the JSON) the item was.
 fn streamed_item<'v>(i: usize, item: Value<'v>, text: &str, field: &str, ctx: &Ctx) -> Doc<'v> {
-    let own = ctx.preserve.then(|| item.to_json());
+    if ctx.preserve {
+        return list_item(i, item, field, ctx);
+    }
     let mut d = item_doc(i, item, field, ctx);
-    if own.is_some() {
-        d.original = own;
-    } else if ctx.needs_original(&d) {
+    if ctx.needs_original(&d) {
         d.original = Some(match crate::json::from_str(text) {
             Ok(v) => v.to_json(),
             Err(_) => text.to_string(),
