@@ -45,7 +45,7 @@ mod corpus;
 
 use std::hint::black_box;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use host_tests::component::{self, Host};
@@ -427,11 +427,13 @@ struct Args {
     perf_map: bool,
     /// `--records ID=FILE`: the caller's own records instead of the generated corpus.
     records: Vec<(Dataset, PathBuf)>,
+    /// `--write-corpus DIR`: write the generated corpus there and stop.
+    write_corpus: Option<PathBuf>,
 }
 
 const USAGE: &str = "\
 usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf-map]
-             [--records ID=FILE]...
+             [--records ID=FILE]... | --write-corpus DIR
 
   --quick          0.3 s per figure and 10 MB responses for the memory part
   --secs S         seconds per data set and target, split over the rounds (default 1.5)
@@ -447,6 +449,10 @@ usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf
                    set ID, or one pretty-printed JSON record (a whole response or
                    event); repeat for more files. Each file is one set, named by its
                    file name and ID (--only takes either)
+  --write-corpus DIR
+                   write the generated corpus to DIR, one NDJSON file a set (named by
+                   the set's data set id and name), time nothing, and stop: the same
+                   records through the CLI (`ti-ecs transform`) or a profiler
 
 See BENCHMARKS.md for what each figure measures.";
 
@@ -472,6 +478,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
         batch: BATCH,
         perf_map: false,
         records: Vec::new(),
+        write_corpus: None,
     };
     let mut it = args.into_iter();
     fn value(it: &mut impl Iterator<Item = String>, flag: &str) -> Result<String, String> {
@@ -501,6 +508,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
             }
             "--perf-map" => a.perf_map = true,
             "--records" => a.records.push(records_arg(&value(&mut it, "--records")?)?),
+            "--write-corpus" => a.write_corpus = Some(value(&mut it, "--write-corpus")?.into()),
             "--help" | "-h" => return Ok(None),
             // what `cargo bench` passes to every bench program
             "--bench" => {}
@@ -657,6 +665,37 @@ fn corpus() -> Vec<Set> {
         .collect()
 }
 
+/// A set's file under `--write-corpus`: its name in lower case, words joined by `-`.
+fn corpus_file_name(set_name: &str) -> String {
+    let words: Vec<String> = set_name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    format!("{}.ndjson", words.join("-"))
+}
+
+/// Writes each set's records to `dir` (made if missing), one line each, and prints the
+/// command that runs each file through the CLI.
+fn write_corpus(dir: &Path, sets: &[Set]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot make `{}`: {e}", dir.display()))?;
+    for set in sets {
+        let path = dir.join(corpus_file_name(&set.name));
+        let mut text = set.records.join("\n");
+        text.push('\n');
+        std::fs::write(&path, text)
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        println!(
+            "{}: {} records → ti-ecs transform --dataset {} {}",
+            set.name,
+            set.records.len(),
+            set.dataset.id(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 fn main() {
     let a = args();
     if let Some(o) = &a.only
@@ -665,6 +704,13 @@ fn main() {
         usage_error(&format!(
             "--only `{o}` matches no set (a data set id, or a set's name as the table prints it)"
         ));
+    }
+    if let Some(dir) = &a.write_corpus {
+        if let Err(e) = write_corpus(dir, &corpus()) {
+            eprintln!("bench: {e}");
+            std::process::exit(1);
+        }
+        return;
     }
     println!("# ti-ecs benchmark");
     println!();
@@ -1141,6 +1187,8 @@ mod tests {
         assert!(!only_matches("ti_anomali.threatstream", &r));
         assert!(!only_matches("MISP attribute", &r));
         assert!(parse(&["--bench"]).unwrap().is_some());
+        let w = parse(&["--write-corpus", "c"]).unwrap().unwrap();
+        assert_eq!(w.write_corpus, Some(PathBuf::from("c")));
         for (args, says) in [
             (&["--secs", "x"][..], "--secs `x`"),
             (&["--secs", "0"][..], "--secs `0`"),
@@ -1148,10 +1196,28 @@ mod tests {
             (&["--secs"][..], "--secs needs a value"),
             (&["--frobnicate"][..], "unknown option `--frobnicate`"),
             (&["--records", "nope"][..], "expected ID=FILE"),
+            (&["--write-corpus"][..], "--write-corpus needs a value"),
         ] {
             let e = parse(args).err().unwrap();
             assert!(e.contains(says), "{args:?}: {e}");
         }
+    }
+
+    #[test]
+    fn the_written_corpus_is_each_set_a_line_a_record() {
+        let dir = std::env::temp_dir().join(format!("bench-corpus-{}", std::process::id()));
+        let sets = corpus();
+        write_corpus(&dir, &sets).unwrap();
+        for set in &sets {
+            let text = std::fs::read_to_string(dir.join(corpus_file_name(&set.name))).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            assert_eq!(lines, set.records, "{}", set.name);
+        }
+        assert_eq!(
+            corpus_file_name("MISP event, post-split"),
+            "misp-event-post-split.ndjson"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
