@@ -331,7 +331,8 @@ impl<'v> ObjMut<'_, 'v> {
 pub struct Doc<'v> {
     fields: Fields<'v>,
     errors: Vec<String>,
-    tags: Vec<String>,
+    /// The mapping's tags: borrowed from the record where it holds them as they are.
+    tags: Vec<Cow<'v, str>>,
     /// `event.original` for this document when it differs from the record's text (one
     /// document of a fan-out keeps the JSON of its own item).
     pub original: Option<String>,
@@ -634,7 +635,7 @@ impl<'v> Doc<'v> {
 
     /// Appends a tag (after the record's and the options' tags); duplicates are kept, as
     /// Elastic appends them.
-    pub fn tag(&mut self, t: impl Into<String>) {
+    pub fn tag(&mut self, t: impl Into<Cow<'v, str>>) {
         self.tags.push(t.into());
     }
 
@@ -644,7 +645,7 @@ impl<'v> Doc<'v> {
     }
 
     /// The mapping's tags.
-    pub fn tags(&self) -> &[String] {
+    pub fn tags(&self) -> &[Cow<'v, str>] {
         &self.tags
     }
 
@@ -656,11 +657,12 @@ impl<'v> Doc<'v> {
         Vec<String>,
         Vec<String>,
     ) {
-        (self.fields.into_map(), self.errors, self.tags)
+        let tags = self.tags.into_iter().map(Cow::into_owned).collect();
+        (self.fields.into_map(), self.errors, tags)
     }
 
     /// Takes the errors and the tags out, leaving the fields to finish.
-    pub(crate) fn take_notes(&mut self) -> (Vec<String>, Vec<String>) {
+    pub(crate) fn take_notes(&mut self) -> (Vec<String>, Vec<Cow<'v, str>>) {
         (
             std::mem::take(&mut self.errors),
             std::mem::take(&mut self.tags),

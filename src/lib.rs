@@ -592,7 +592,7 @@ fn finish_with<'v>(
     }
     let mut tags: Vec<Value> = rec_tags.iter().map(|t| Value::from(t.as_str())).collect();
     for t in doc_tags {
-        if !(info.unique_tags && rec_tags.contains(&t)) {
+        if !(info.unique_tags && rec_tags.iter().any(|r| *r == t)) {
             tags.push(Value::from(t));
         }
     }

@@ -288,7 +288,7 @@ fn tags<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
                             common::show(t)
                         )),
                     },
-                    Value::String(s) => d.tag(s.to_string()),
+                    Value::String(s) => d.tag(s.clone()),
                     Value::Null => {}
                     other => d.error(format!(
                         "cannot read a tag name in `json.tags[{i}]`: `{}`",

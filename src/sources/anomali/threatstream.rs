@@ -40,6 +40,8 @@
 //! `shared/reference/elastic/ti_anomali/BEHAVIOUR.md` §2a, §3, §5, §6, §7; the differences
 //! from Elastic are listed in `docs/PARITY-anomali.md`.
 
+use std::borrow::Cow;
+
 use crate::json::{Map, Value};
 
 use super::common::{self, bad, peek_text, take_text};
@@ -272,14 +274,21 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     );
     common::circle_ids(&mut j, &mut d, "trusted_circle_ids");
     match j.remove("detail") {
-        Some(Value::String(s)) => split_detail(&s)
+        // tokens of text the record holds as it is are borrowed from it
+        Some(Value::String(Cow::Borrowed(s))) => split_detail(s)
             .into_iter()
             .filter(|t| !t.is_empty())
             .for_each(|t| d.tag(t)),
-        Some(Value::Array(a)) if a.iter().all(|t| t.is_string() || t.is_null()) => a
-            .iter()
-            .filter_map(Value::as_str)
+        Some(Value::String(Cow::Owned(s))) => split_detail(&s)
+            .into_iter()
             .filter(|t| !t.is_empty())
+            .for_each(|t| d.tag(t.to_string())),
+        Some(Value::Array(a)) if a.iter().all(|t| t.is_string() || t.is_null()) => a
+            .into_iter()
+            .filter_map(|t| match t {
+                Value::String(t) if !t.is_empty() => Some(t),
+                _ => None,
+            })
             .for_each(|t| d.tag(t)),
         None | Some(Value::Null) => {}
         Some(other) => {

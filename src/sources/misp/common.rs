@@ -287,11 +287,11 @@ pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
             _ => None,
         };
         let Some(name) = name else { continue };
-        let clean: String = if name.contains(['\\', '"']) {
+        let clean: Cow<'v, str> = if name.contains(['\\', '"']) {
             // the pieces between them, copied whole
-            name.split(['\\', '"']).collect()
+            Cow::Owned(name.split(['\\', '"']).collect())
         } else {
-            name.into_owned()
+            name
         };
         if clean.is_empty() {
             continue;
