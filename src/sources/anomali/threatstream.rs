@@ -108,6 +108,18 @@ pub fn split_detail(detail: &str) -> Vec<&str> {
     out
 }
 
+/// Tags the non-empty `detail` tokens, in order.
+fn tag_tokens<'v, T>(d: &mut Doc<'v>, tokens: impl IntoIterator<Item = T>)
+where
+    T: AsRef<str> + Into<Cow<'v, str>>,
+{
+    for t in tokens {
+        if !t.as_ref().is_empty() {
+            d.tag(t);
+        }
+    }
+}
+
 /// Maps one indicator object.
 fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     let mut d = Doc::new();
@@ -275,21 +287,17 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     common::circle_ids(&mut j, &mut d, "trusted_circle_ids");
     match j.remove("detail") {
         // tokens of text the record holds as it is are borrowed from it
-        Some(Value::String(Cow::Borrowed(s))) => split_detail(s)
-            .into_iter()
-            .filter(|t| !t.is_empty())
-            .for_each(|t| d.tag(t)),
-        Some(Value::String(Cow::Owned(s))) => split_detail(&s)
-            .into_iter()
-            .filter(|t| !t.is_empty())
-            .for_each(|t| d.tag(t.to_string())),
-        Some(Value::Array(a)) if a.iter().all(|t| t.is_string() || t.is_null()) => a
-            .into_iter()
-            .filter_map(|t| match t {
-                Value::String(t) if !t.is_empty() => Some(t),
+        Some(Value::String(Cow::Borrowed(s))) => tag_tokens(&mut d, split_detail(s)),
+        Some(Value::String(Cow::Owned(s))) => {
+            tag_tokens(&mut d, split_detail(&s).into_iter().map(str::to_string))
+        }
+        Some(Value::Array(a)) if a.iter().all(|t| t.is_string() || t.is_null()) => tag_tokens(
+            &mut d,
+            a.into_iter().filter_map(|t| match t {
+                Value::String(t) => Some(t),
                 _ => None,
-            })
-            .for_each(|t| d.tag(t)),
+            }),
+        ),
         None | Some(Value::Null) => {}
         Some(other) => {
             d.error(bad("detail", "a list of tags", &other));

@@ -451,8 +451,8 @@ usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf
                    file name and ID (--only takes either)
   --write-corpus DIR
                    write the generated corpus to DIR, one NDJSON file a set (named by
-                   the set's data set id and name), time nothing, and stop: the same
-                   records through the CLI (`ti-ecs transform`) or a profiler
+                   the set's name, e.g. misp-event-post-split.ndjson), print the
+                   `ti-ecs transform` command for each, time nothing, and stop
 
 See BENCHMARKS.md for what each figure measures.";
 
