@@ -72,17 +72,35 @@ pub struct FluentBit {
 pub fn module() -> &'static (Engine, Module) {
     static MODULE: OnceLock<(Engine, Module)> = OnceLock::new();
     MODULE.get_or_init(|| {
-        let engine = Engine::default();
-        let module = Module::from_file(&engine, crate::FLUENT_BIT_PATH)
-            .unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}"));
-        (engine, module)
+        compile(false).unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}"))
     })
 }
 
+/// The module compiled in an engine of its own; with `perf_map`, wasmtime writes
+/// `/tmp/perf-<pid>.map` so that `perf record` names the module's compiled functions.
+pub fn compile(perf_map: bool) -> wasmtime::Result<(Engine, Module)> {
+    let mut config = wasmtime::Config::new();
+    if perf_map {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
+    let engine = Engine::new(&config)?;
+    let module = Module::from_file(&engine, crate::FLUENT_BIT_PATH)?;
+    Ok((engine, module))
+}
+
 impl FluentBit {
-    /// A new instance, `_initialize`d.
+    /// A new instance of the shared module ([`module`]), `_initialize`d.
     pub fn new(copy: Copy) -> wasmtime::Result<FluentBit> {
         let (engine, module) = module();
+        FluentBit::instantiate(engine, module, copy)
+    }
+
+    /// A new instance of `module`, compiled in `engine` ([`compile`]), `_initialize`d.
+    pub fn instantiate(
+        engine: &Engine,
+        module: &Module,
+        copy: Copy,
+    ) -> wasmtime::Result<FluentBit> {
         let wasi_calls = WasiCalls::default();
         let mut linker = Linker::<()>::new(engine);
         for import in module.imports() {

@@ -72,6 +72,9 @@ pub struct SandboxConfig {
     /// Most tenants kept at once ([`DEFAULT_MAX_TENANTS`]); a call for one more is
     /// [`Error::TooManyTenants`].
     pub max_tenants: usize,
+    /// Whether wasmtime writes `/tmp/perf-<pid>.map`, so that `perf record` names the
+    /// guest's compiled functions (off: profiling only).
+    pub perf_map: bool,
 }
 
 impl Default for SandboxConfig {
@@ -80,6 +83,7 @@ impl Default for SandboxConfig {
             default_limits: TenantLimits::default(),
             epoch_tick: DEFAULT_EPOCH_TICK,
             max_tenants: DEFAULT_MAX_TENANTS,
+            perf_map: false,
         }
     }
 }
@@ -249,6 +253,9 @@ impl Sandbox {
         };
         let mut wasm = Config::new();
         wasm.epoch_interruption(true);
+        if config.perf_map {
+            wasm.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&wasm).map_err(load)?;
         let component = Component::new(&engine, bytes).map_err(load)?;
         // The component imports nothing: an empty linker.

@@ -793,10 +793,18 @@ fn main() {
         component: host
             .instance()
             .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}")),
-        sandbox: ti_ecs_host::Sandbox::new(ti_ecs_host::SandboxConfig::default())
-            .unwrap_or_else(|e| panic!("cannot load the sandbox: {e}")),
-        fluent_bit: FluentBit::new(Copy::Malloc)
-            .unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}")),
+        sandbox: ti_ecs_host::Sandbox::new(ti_ecs_host::SandboxConfig {
+            perf_map: a.perf_map,
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("cannot load the sandbox: {e}")),
+        fluent_bit: if a.perf_map {
+            fluent_bit::compile(true)
+                .and_then(|(engine, module)| FluentBit::instantiate(&engine, &module, Copy::Malloc))
+        } else {
+            FluentBit::new(Copy::Malloc)
+        }
+        .unwrap_or_else(|e| panic!("cannot load the fluent bit module: {e:#}")),
     };
     println!(
         "## the wasm targets against native (beside wasmtime: {}; compiled the component \
