@@ -178,7 +178,7 @@ impl<'a> Map<'a> {
 
     /// Entries read in text order made an object: sorted by name, the last of repeated
     /// names kept (as `serde_json` keeps it). Already sorted, nothing moves.
-    fn from_entries(mut e: Vec<(Cow<'a, str>, Value<'a>)>) -> Self {
+    pub(crate) fn from_entries(mut e: Vec<(Cow<'a, str>, Value<'a>)>) -> Self {
         if !e.windows(2).all(|w| name_order(&w[0].0, &w[1].0).is_lt()) {
             e.sort_by(|a, b| name_order(&a.0, &b.0)); // stable: repeats stay in text order
             e.dedup_by(|later, kept| {
@@ -431,7 +431,7 @@ pub(crate) fn plain_run_end(bytes: &[u8], from: usize) -> usize {
 }
 
 mod read;
-pub use read::{Outline, outline, outline_checked};
+pub use read::{Outline, flat_members, outline, outline_checked};
 pub(crate) mod write;
 pub use write::Json;
 

@@ -146,7 +146,15 @@ pub struct DatasetInfo {
     pub unique_tags: bool,
     /// How whole responses are split and mapped item by item, when the data set can.
     pub streaming: Option<&'static stream::Streaming>,
+    /// The document of a record written straight from its text, without trees, when the
+    /// data set has such a path and the record is one it takes (else `None`, and the
+    /// record goes the general way: read into a tree, mapped, written).
+    pub direct: Option<DirectFn>,
 }
+
+/// A data set's path from a record's text to its one document's JSON, or `None` to leave
+/// the record to the general path (see [`sources::anomali::direct`]).
+pub type DirectFn = fn(&str, &Options) -> Option<String>;
 
 const ANOMALI_FEED: &[(&str, &str)] = &[
     (
@@ -173,10 +181,10 @@ macro_rules! data_stream {
 /// Every data set, in one list.
 #[rustfmt::skip]
 pub const DATASETS: &[DatasetInfo] = &[
-    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
-    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None },
-    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING) },
-    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING) },
+    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(sources::anomali::direct::document) },
+    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: None },
+    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING), direct: None },
+    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING), direct: None },
 ];
 
 impl Dataset {
@@ -291,7 +299,27 @@ fn transform_raw(
         }
         return;
     }
+    if let Some(direct) = info.direct
+        && let Ok(text) = raw.text()
+        && let Some(json) = direct(text, opts)
+    {
+        return emit(Finished {
+            body: Body::Written(json),
+            error: false,
+        });
+    }
     transform_tree(info, raw, opts, emit);
+}
+
+/// The documents of `text` made the general way, as JSON lines, for tests that hold a
+/// data set's direct path equal to it.
+#[cfg(test)]
+pub(crate) fn general_json(dataset: Dataset, text: &str, opts: &Options) -> Vec<String> {
+    let mut out = Vec::new();
+    transform_tree(dataset.info(), Raw::Text(text), opts, &mut |d| {
+        out.push(d.to_json())
+    });
+    out
 }
 
 /// When `raw` is a whole response that `dataset` maps item by item (see [`stream`]): how
@@ -460,9 +488,20 @@ pub fn transform_text_to_json(dataset: Dataset, text: &str, opts: &Options) -> V
 /// ([`Finished::into_document`]), which serialises to the same bytes.
 #[derive(Debug, Clone)]
 pub struct Finished<'v> {
-    fields: doc::Fields<'v>,
-    cleanup: Cleanup,
+    body: Body<'v>,
     error: bool,
+}
+
+/// What a [`Finished`] document is made of.
+#[derive(Debug, Clone)]
+enum Body<'v> {
+    /// The fields the mapping built, cleaned by `cleanup` when written.
+    Fields {
+        fields: doc::Fields<'v>,
+        cleanup: Cleanup,
+    },
+    /// The JSON a data set's direct path wrote (clean already).
+    Written(String),
 }
 
 impl Finished<'_> {
@@ -473,8 +512,14 @@ impl Finished<'_> {
 
     /// The document as a tree, cleaned.
     pub fn into_document(self) -> Document {
-        let mut out = self.fields.into_map();
-        match self.cleanup {
+        let (fields, cleanup) = match self.body {
+            Body::Fields { fields, cleanup } => (fields, cleanup),
+            // our own JSON of an object: always read back (an empty object otherwise
+            // keeps this total)
+            Body::Written(json) => return serde_json::from_str(&json).unwrap_or_default(),
+        };
+        let mut out = fields.into_map();
+        match cleanup {
             Cleanup::AllEmpty => doc::remove_empty(&mut out),
             Cleanup::NullsOnly => {
                 doc::remove_nulls(&mut out);
@@ -492,21 +537,35 @@ impl Finished<'_> {
 
     /// Appends the document's JSON, cleaned, to `out` (no newline): the bytes
     /// [`to_json`] gives for [`Finished::into_document`], without making that tree.
-    pub fn write_json(mut self, out: &mut Vec<u8>) {
-        self.fields.write_json(self.cleanup, out);
+    pub fn write_json(self, out: &mut Vec<u8>) {
+        match self.body {
+            Body::Fields {
+                mut fields,
+                cleanup,
+            } => fields.write_json(cleanup, out),
+            Body::Written(json) => out.extend_from_slice(json.as_bytes()),
+        }
     }
 
     /// The document owning every string, free of the record it was made from.
     pub fn into_owned(self) -> Finished<'static> {
         Finished {
-            fields: self.fields.into_owned(),
-            cleanup: self.cleanup,
+            body: match self.body {
+                Body::Fields { fields, cleanup } => Body::Fields {
+                    fields: fields.into_owned(),
+                    cleanup,
+                },
+                Body::Written(json) => Body::Written(json),
+            },
             error: self.error,
         }
     }
 
     /// The document's JSON, cleaned.
     pub fn to_json(self) -> String {
+        if let Body::Written(json) = self.body {
+            return json;
+        }
         // Documents are 1–3 KB: start at 2 KB rather than growing from a few bytes.
         let mut out = Vec::with_capacity(2048);
         self.write_json(&mut out);
@@ -617,8 +676,10 @@ fn finish_with<'v>(
         d.push_unique("tags", "preserve_original_event");
     }
     Finished {
-        fields: d.into_fields(),
-        cleanup: info.cleanup,
+        body: Body::Fields {
+            fields: d.into_fields(),
+            cleanup: info.cleanup,
+        },
         error,
     }
 }
@@ -741,7 +802,7 @@ mod tests {
     }
 
     /// Every `*.input.json` under the data set's golden directory, at any depth.
-    fn golden_inputs(ds: Dataset) -> Vec<String> {
+    pub(crate) fn golden_inputs(ds: Dataset) -> Vec<String> {
         let mut dirs = vec![
             std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("host-tests/golden")

@@ -42,6 +42,38 @@ pub fn value_within(text: &str, max_depth: usize) -> Option<Value<'_>> {
     (r.at == r.bytes.len()).then_some(v)
 }
 
+/// The members of `text`, a JSON object whose values are all scalars (strings,
+/// numbers, booleans, `null`), handed to `each` in text order (repeats included) as
+/// this reader reads them into a tree, without the tree. `None` for any other text (a
+/// member holding an object or a list, text the reader leaves to `serde_json`), or when
+/// `each` answers `None`; `each` may have seen some members by then.
+pub fn flat_members<'a>(
+    text: &'a str,
+    mut each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
+) -> Option<()> {
+    let mut r = Reader {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        depth: 0,
+        max_depth: 1,
+        checked: false,
+    };
+    if r.next_token()? != b'{' {
+        return None;
+    }
+    r.each(b'}', |r| {
+        let name = r.name(Reader::string)?;
+        let value = match r.next_token()? {
+            b'{' | b'[' => return None,
+            _ => r.value()?,
+        };
+        each(name, value)
+    })?;
+    r.skip_space();
+    (r.at == r.bytes.len()).then_some(())
+}
+
 /// Where the parts of a JSON text sit, found without building them: an object's members
 /// (names read, values as their text) or a list's items (as their text).
 #[derive(Debug)]

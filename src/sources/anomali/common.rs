@@ -165,7 +165,7 @@ pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
 }
 
 /// The ids of a comma-separated list.
-fn id_list(s: &str) -> impl Iterator<Item = &str> {
+pub fn id_list(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|t| !t.is_empty())
 }
 

@@ -2,6 +2,7 @@
 //! intelligence objects (`intelligence`), with their shared itype table and helpers.
 
 mod common;
+pub mod direct;
 pub mod intelligence;
 pub mod itype;
 pub mod threatstream;

@@ -69,7 +69,7 @@ pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
 }
 
 /// The field holding the value for an indicator type.
-fn value_field_of_type(t: &str) -> Option<&'static str> {
+pub(super) fn value_field_of_type(t: &str) -> Option<&'static str> {
     match t {
         "ipv4-addr" | "ipv6-addr" => Some("srcip"),
         "domain-name" => Some("domain"),
@@ -81,7 +81,7 @@ fn value_field_of_type(t: &str) -> Option<&'static str> {
 }
 
 /// The field holding the value for a `value_type`.
-fn value_field_of_kind(kind: &str) -> Option<&'static str> {
+pub(super) fn value_field_of_kind(kind: &str) -> Option<&'static str> {
     match kind {
         "ip" | "ipv6" => Some("srcip"),
         "domain" => Some("domain"),
@@ -106,6 +106,21 @@ pub fn split_detail(detail: &str) -> Vec<&str> {
     }
     out.push(detail.get(start..).unwrap_or(""));
     out
+}
+
+/// The `file.hash.*` field of the digest in `md5`: `ssdeep` for an `_ssdeep` itype, else
+/// by its length.
+pub(super) fn hash_field(itype: Option<&str>, hash: &str) -> Option<&'static str> {
+    if itype.is_some_and(|t| t.ends_with("_ssdeep")) {
+        Some("ssdeep")
+    } else {
+        crate::ecs::hash::field_by_length(hash)
+    }
+}
+
+/// Whether a URL's host is a name (for `related.hosts`), not an IP address.
+pub(super) fn is_host_name(host: &str) -> bool {
+    !host.starts_with('[') && crate::ecs::ip::parse(host).is_none()
 }
 
 /// Tags the non-empty `detail` tokens, in order.
@@ -250,24 +265,14 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         }
         d.push_unique("related.hosts", domain);
     }
-    if let Some(host) =
-        url_host.filter(|h| !h.starts_with('[') && crate::ecs::ip::parse(h).is_none())
-    {
+    if let Some(host) = url_host.filter(|h| is_host_name(h)) {
         d.push_unique("related.hosts", host);
     }
     if let Some(country) = take_text(&mut j, &mut d, "country") {
         d.set("threat.indicator.geo.country_iso_code", country);
     }
     if let Some(hash) = peek_text(&j, &mut d, "md5") {
-        let field = if itype_text
-            .as_deref()
-            .is_some_and(|t| t.ends_with("_ssdeep"))
-        {
-            Some("ssdeep")
-        } else {
-            crate::ecs::hash::field_by_length(&hash)
-        };
-        if let Some(f) = field {
+        if let Some(f) = hash_field(itype_text.as_deref(), &hash) {
             j.remove("md5");
             d.set(&["threat.indicator.file.hash.", f].concat(), hash.clone());
         }
