@@ -431,7 +431,7 @@ pub(crate) fn plain_run_end(bytes: &[u8], from: usize) -> usize {
 }
 
 mod read;
-pub use read::{Outline, flat_members, outline, outline_checked};
+pub use read::{Outline, members, outline, outline_checked};
 pub(crate) mod write;
 pub use write::Json;
 
@@ -842,6 +842,42 @@ mod tests {
         for t in left {
             assert!(read::value(t).is_none(), "{t}");
         }
+    }
+
+    /// `members` gives an object's members in text order, each as the reader reads it
+    /// into a tree, and nothing for what it must not take.
+    #[test]
+    fn members_are_read_one_by_one_as_the_tree_reads_them() {
+        let text = r#" {"a":"x","b\u0062":[1,{"c":null}],"a":-0,"d":"\u00e9\n","e":1.5e3} "#;
+        let mut seen = Vec::new();
+        let all = |_: &str| true;
+        members(text, 3, all, |k, v| {
+            seen.push((k, v));
+            Some(())
+        })
+        .unwrap();
+        let names: Vec<&str> = seen.iter().map(|(k, _)| &**k).collect();
+        assert_eq!(names, ["a", "bb", "a", "d", "e"]);
+        // the last of each name is the tree's
+        let tree = read::value(text).unwrap();
+        for (k, v) in &seen[1..] {
+            assert_eq!(tree.get(k), Some(v), "{k}");
+        }
+        // a name refused, nesting past the limit, `each` stopping, other texts
+        assert!(members(text, 3, |k| k != "d", |_, _| Some(())).is_none());
+        assert!(members(text, 2, all, |_, _| Some(())).is_none());
+        assert!(members(text, 3, all, |k, _| (k != "e").then_some(())).is_none());
+        for other in [
+            "[1]",
+            "1",
+            r#"{"a":1} x"#,
+            r#"{"a":1,}"#,
+            r#"{"a":"\ud800"}"#,
+            "",
+        ] {
+            assert!(members(other, 3, all, |_, _| Some(())).is_none(), "{other}");
+        }
+        assert!(members("{}", 1, all, |_, _| None).is_some());
     }
 
     #[test]

@@ -42,13 +42,16 @@ pub fn value_within(text: &str, max_depth: usize) -> Option<Value<'_>> {
     (r.at == r.bytes.len()).then_some(v)
 }
 
-/// The members of `text`, a JSON object whose values are all scalars (strings,
-/// numbers, booleans, `null`), handed to `each` in text order (repeats included) as
-/// this reader reads them into a tree, without the tree. `None` for any other text (a
-/// member holding an object or a list, text the reader leaves to `serde_json`), or when
-/// `each` answers `None`; `each` may have seen some members by then.
-pub fn flat_members<'a>(
+/// The members of `text`, a JSON object, handed to `each` in text order (repeats
+/// included) as this reader reads them into a tree, without the object: each name is
+/// first shown to `accept`, and its value read only when accepted. `None` for any other
+/// text, for a member not accepted or nesting deeper than `max_depth` (the object itself
+/// is one level), for text the reader leaves to `serde_json`, or when `each` answers
+/// `None`; `each` may have seen some members by then.
+pub fn members<'a>(
     text: &'a str,
+    max_depth: usize,
+    accept: impl Fn(&str) -> bool,
     mut each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
 ) -> Option<()> {
     let mut r = Reader {
@@ -56,7 +59,7 @@ pub fn flat_members<'a>(
         bytes: text.as_bytes(),
         at: 0,
         depth: 0,
-        max_depth: 1,
+        max_depth: max_depth.min(DEPTH),
         checked: false,
     };
     if r.next_token()? != b'{' {
@@ -64,10 +67,10 @@ pub fn flat_members<'a>(
     }
     r.each(b'}', |r| {
         let name = r.name(Reader::string)?;
-        let value = match r.next_token()? {
-            b'{' | b'[' => return None,
-            _ => r.value()?,
-        };
+        if !accept(&name) {
+            return None;
+        }
+        let value = r.value()?;
         each(name, value)
     })?;
     r.skip_space();

@@ -5,7 +5,7 @@
 //! into a document tree ([`crate::Doc`]) and writes that. Most pushes are one flat
 //! object of strings and numbers, bare or in Elastic's `{"message": "<the object as
 //! text>", "tags": [...]}` envelope, and this path takes those: each
-//! member is read once ([`crate::json::flat_members`]) into the field the mapping reads
+//! member is read once ([`crate::json::members`]) into the field the mapping reads
 //! it from (names it does not map are kept aside, borrowed), the mapping works on those
 //! fields, and the document is written once, in the order the general path sorts it
 //! into. No document tree, no path walks, no lookups by name.
@@ -26,7 +26,7 @@ use super::common::{self, number_text};
 use super::itype;
 use super::threatstream::{self, DATASET, split_detail};
 use crate::ecs::url::UrlParts;
-use crate::json::{Map, Outline, Value, flat_members, outline, write};
+use crate::json::{Map, Value, members, write};
 use crate::options::Options;
 use crate::{Cleanup, ECS_VERSION, dates, expiration};
 
@@ -117,13 +117,19 @@ impl<'a> Fields<'a> {
 /// Names that make a record something other than plain vendor JSON (an envelope, `_conf`
 /// settings, the `raw_field` option), as [`crate::envelope`] tells them.
 fn names_an_envelope(name: &str, opts: &Options) -> bool {
-    let raw = opts.raw_field.as_deref();
-    matches!(
-        name,
-        "message" | "log" | "exec" | "event.original" | "event" | "json"
-    ) || name.starts_with("_conf")
-        || Some(name) == raw
-        || Some(name) == raw.and_then(|f| f.split_once('.')).map(|(head, _)| head)
+    // told by the first byte for most names
+    let envelope = match name.as_bytes().first() {
+        Some(b'm' | b'l' | b'e' | b'j') => matches!(
+            name,
+            "message" | "log" | "exec" | "event.original" | "event" | "json"
+        ),
+        Some(b'_') => name.starts_with("_conf"),
+        _ => false,
+    };
+    envelope
+        || opts.raw_field.as_deref().is_some_and(|raw| {
+            name == raw || raw.split_once('.').is_some_and(|(head, _)| name == head)
+        })
 }
 
 /// A field read as text the way the general path reads it with `peek_text` or
@@ -212,32 +218,31 @@ fn message_envelope<'a>(text: &'a str, opts: &Options) -> Option<(Cow<'a, str>, 
     if opts.raw_field.is_some() {
         return None;
     }
-    let Outline::Object(members) = outline(text)? else {
-        return None;
-    };
     let (mut message, mut tags, mut tagged) = (None, opts.tags.clone(), false);
-    for (name, raw) in members {
-        match &*name {
-            "message" if message.is_none() => match crate::json::from_str(raw).ok()? {
-                Value::String(s) => message = Some(s),
-                _ => return None,
-            },
-            "tags" if !tagged => {
-                tagged = true;
-                let Value::Array(items) = crate::json::from_str(raw).ok()? else {
-                    return None;
-                };
-                for t in items {
-                    // the envelope's tags, as it adds them: not empty, not twice
-                    let Value::String(t) = t else { return None };
-                    if !t.is_empty() && !tags.iter().any(|have| *have == t) {
-                        tags.push(t.into_owned());
+    // the message's text and a list of tags: two levels
+    members(
+        text,
+        2,
+        |name| matches!(name, "message" | "tags"),
+        |name, v| {
+            match (&*name, v) {
+                ("message", Value::String(s)) if message.is_none() => message = Some(s),
+                ("tags", Value::Array(items)) if !tagged => {
+                    tagged = true;
+                    for t in items {
+                        // the envelope's tags, as it adds them: not empty, not twice
+                        let Value::String(t) = t else { return None };
+                        if !t.is_empty() && !tags.iter().any(|have| *have == t) {
+                            tags.push(t.into_owned());
+                        }
                     }
                 }
+                // sent twice, or of another kind
+                _ => return None,
             }
-            _ => return None,
-        }
-    }
+            Some(())
+        },
+    )?;
     Some((message?, tags))
 }
 
@@ -245,10 +250,9 @@ fn message_envelope<'a>(text: &'a str, opts: &Options) -> Option<(Cow<'a, str>, 
 fn vendor_document(text: &str, rec_tags: &[String], opts: &Options) -> Option<String> {
     let mut f = Fields::default();
     let mut rest: Vec<(Cow<'_, str>, Value<'_>)> = Vec::with_capacity(16);
-    flat_members(text, |name, v| {
-        if names_an_envelope(&name, opts) {
-            return None;
-        }
+    // a flat object (one level) of names that are not an envelope's
+    let plain = |name: &str| !names_an_envelope(name, opts);
+    members(text, 1, plain, |name, v| {
         match f.slot(&name) {
             // sent twice: the general path reads the last; left to it
             Some(slot) if slot.is_some() => return None,
