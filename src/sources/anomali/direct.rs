@@ -1,22 +1,25 @@
-//! `ti_anomali.threatstream` without trees: a plain pushed indicator read into typed,
+//! `ti_anomali.threatstream` without trees: a pushed indicator read into typed,
 //! borrowed fields and its document written straight from them.
 //!
 //! The general path ([`super::threatstream`]) reads a record into a value tree, maps it
 //! into a document tree ([`crate::Doc`]) and writes that. Most pushes are one flat
-//! object of strings and numbers, bare or in Elastic's `{"message": "<the object as
-//! text>", "tags": [...]}` envelope, and this path takes those: each
-//! member is read once ([`crate::json::members`]) into the field the mapping reads
-//! it from (names it does not map are kept aside, borrowed), the mapping works on those
-//! fields, and the document is written once, in the order the general path sorts it
-//! into. No document tree, no path walks, no lookups by name.
+//! object of strings and numbers — bare, with literal `_conf.<setting>` members beside
+//! the fields (Fluent Bit's `modify` adds them), or in Elastic's `{"message": "<the
+//! object as text>", "tags": [...]}` envelope — and this path takes those: each member
+//! is read once ([`crate::json::members`]) into the field the mapping reads it from
+//! (names it does not map are kept aside, borrowed), the mapping works on those fields,
+//! and the document is written once, in the order the general path sorts it into. No
+//! document tree, no path walks, no lookups by name. With identity on, the record is
+//! read a second time into the sorted object the fingerprint covers.
 //!
 //! It gives what the general path gives, byte for byte, or nothing: whatever it does
-//! not take exactly as the general path does — another envelope, `_conf` settings, nested
-//! values, a name sent twice, any field the mapping would answer with an error, a value
-//! of an unusual type, identity fields, a byte-order mark — it leaves to the general
-//! path, which makes the document (or the error document) as before. The tests hold the
-//! two paths equal on Elastic's inputs, the bundled examples and every field of a record
-//! set to values of every kind (`tests` below).
+//! not take exactly as the general path does — another envelope, `_conf` as an object,
+//! nested values, a name sent twice, any field the mapping would answer with an error,
+//! a value of an unusual type, a record over a limit, a byte-order mark — it leaves to
+//! the general path, which makes the document (or the error document) as before. The
+//! tests hold the two paths equal on the golden inputs, Elastic's sample pushes and
+//! every field of a record set to values of every kind, under options of every kind
+//! (`tests` below).
 
 use std::borrow::Cow;
 
@@ -26,7 +29,7 @@ use super::common::{self, number_text};
 use super::itype;
 use super::threatstream::{self, DATASET, split_detail};
 use crate::ecs::url::UrlParts;
-use crate::json::{Map, Value, members, write};
+use crate::json::{Json, Map, Value, members, write};
 use crate::options::Options;
 use crate::{Cleanup, ECS_VERSION, dates, expiration};
 
@@ -126,10 +129,14 @@ fn names_an_envelope(name: &str, opts: &Options) -> bool {
         Some(b'_') => name.starts_with("_conf"),
         _ => false,
     };
-    envelope
-        || opts.raw_field.as_deref().is_some_and(|raw| {
-            name == raw || raw.split_once('.').is_some_and(|(head, _)| name == head)
-        })
+    envelope || is_raw_field(name, opts)
+}
+
+/// Whether `name` is the `raw_field` option's field, or the object holding it.
+fn is_raw_field(name: &str, opts: &Options) -> bool {
+    opts.raw_field
+        .as_deref()
+        .is_some_and(|raw| name == raw || raw.split_once('.').is_some_and(|(head, _)| name == head))
 }
 
 /// A field read as text the way the general path reads it with `peek_text` or
@@ -188,6 +195,8 @@ struct Ecs<'a> {
     related_ip: Option<Cow<'a, str>>,
     related_user: Option<Cow<'a, str>>,
     tags: Vec<Cow<'a, str>>,
+    /// `id` as the vendor object keeps it (a string by now), for the IOC key.
+    id: Option<Value<'a>>,
 }
 
 /// The document of `text`, a plain ThreatStream push or one in Elastic's `message`
@@ -197,17 +206,16 @@ pub fn document(text: &str, opts: &Options) -> Option<String> {
     let limits = &opts.limits;
     // what the general path reads within the limits without checking them (a flat
     // object nests one level, an envelope two; the one document is within the count)
-    if opts.identity
-        || text.len() > limits.max_input_bytes.min(limits.max_string_bytes)
+    if text.len() > limits.max_input_bytes.min(limits.max_string_bytes)
         || limits.max_depth < 2
         || limits.max_documents < 1
         || text.starts_with('\u{feff}')
     {
         return None;
     }
-    vendor_document(text, &opts.tags, opts).or_else(|| {
+    vendor_document(text, &opts.tags, opts, Place::Record).or_else(|| {
         let (inner, tags) = message_envelope(text, opts)?;
-        vendor_document(&inner, &tags, opts)
+        vendor_document(&inner, &tags, opts, Place::Envelope)
     })
 }
 
@@ -246,13 +254,63 @@ fn message_envelope<'a>(text: &'a str, opts: &Options) -> Option<(Cow<'a, str>, 
     Some((message?, tags))
 }
 
-/// The document of `text`, the vendor JSON, with the record's tags `rec_tags`.
-fn vendor_document(text: &str, rec_tags: &[String], opts: &Options) -> Option<String> {
+/// Where the vendor JSON a document is made of was found.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// It is the record: literal `_conf.<name>` members beside its fields are settings
+    /// (as Fluent Bit's `modify` adds them), not vendor fields.
+    Record,
+    /// It is the text of an envelope's `message`, taken as it is.
+    Envelope,
+}
+
+/// The prefix of the settings a shipper adds beside a record's fields.
+const CONF: &str = "_conf.";
+
+/// The settings of a record (`_conf.<name>` members, the last of a name kept) as the
+/// general path reads them: the IOC duration, if any, and whether identity is on.
+fn settings<'a>(conf: &[(Cow<'a, str>, Value<'a>)], opts: &Options) -> (Option<String>, bool) {
+    let get = |name: &str| conf.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v);
+    let duration = ["ioc_expiration_duration", "ioc_duration_before_deletion"]
+        .into_iter()
+        .find_map(|k| match get(k) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.to_string()),
+            // passed on as its JSON text, for the duration check to report
+            Some(other) => Some(other.to_string()),
+        });
+    let identity = match get("identity") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => opts.identity,
+    };
+    (duration, identity)
+}
+
+/// The document of `text`, the vendor JSON found at `place`, with the record's tags
+/// `rec_tags`.
+fn vendor_document(
+    text: &str,
+    rec_tags: &[String],
+    opts: &Options,
+    place: Place,
+) -> Option<String> {
     let mut f = Fields::default();
     let mut rest: Vec<(Cow<'_, str>, Value<'_>)> = Vec::with_capacity(16);
-    // a flat object (one level) of names that are not an envelope's
-    let plain = |name: &str| !names_an_envelope(name, opts);
+    let mut conf: Vec<(Cow<'_, str>, Value<'_>)> = Vec::new();
+    let is_conf = |name: &str| place == Place::Record && name.starts_with(CONF);
+    // a flat object (one level) of names that are not an envelope's, and settings
+    let plain =
+        |name: &str| !names_an_envelope(name, opts) || (is_conf(name) && !is_raw_field(name, opts));
     members(text, 1, plain, |name, v| {
+        if is_conf(&name) {
+            let setting = match name {
+                Cow::Borrowed(n) => Cow::Borrowed(&n[CONF.len()..]),
+                Cow::Owned(n) => Cow::Owned(n[CONF.len()..].to_string()),
+            };
+            conf.push((setting, v));
+            return Some(());
+        }
         match f.slot(&name) {
             // sent twice: the general path reads the last; left to it
             Some(slot) if slot.is_some() => return None,
@@ -265,18 +323,59 @@ fn vendor_document(text: &str, rec_tags: &[String], opts: &Options) -> Option<St
         }
         Some(())
     })?;
-    let ecs = map(&mut f, &mut rest, opts)?;
+    let (duration, identity) = settings(&conf, opts);
+    let preserve = crate::preserves(opts, rec_tags);
+    // The record's object without its settings, as the general path holds it: what the
+    // fingerprint covers, and `event.original` when settings were taken out. Read again
+    // only when needed.
+    let whole = (identity || (preserve && !conf.is_empty()))
+        .then(|| {
+            let mut all = Vec::with_capacity(32);
+            members(text, 1, plain, |name, v| {
+                if !is_conf(&name) {
+                    all.push((name, v));
+                }
+                Some(())
+            })
+            .map(|()| Map::from_entries(all))
+        })
+        .flatten();
+    let fingerprint = match (identity, &whole) {
+        (false, _) => None,
+        (true, Some(whole)) => {
+            let mut buf = Vec::with_capacity(text.len() + 1);
+            whole.write_json(&mut buf);
+            buf.push(0x1f);
+            Some(crate::doc::sha256_hex(&buf))
+        }
+        (true, None) => return None,
+    };
+    let original = match &whole {
+        Some(whole) if !conf.is_empty() => Cow::Owned(whole.to_json()),
+        _ => Cow::Borrowed(text),
+    };
+    let duration = duration.as_deref().unwrap_or(&opts.ioc_expiration_duration);
+    let ecs = map(&mut f, &mut rest, duration, opts)?;
+    let identity = fingerprint.map(|fp| (key(&ecs), fp));
     let mut out = Vec::with_capacity(text.len() * 2 + 1024);
     write_document(
         &ecs,
         Map::from_entries(rest),
-        text,
-        rec_tags,
+        Written {
+            original: preserve.then_some(&*original),
+            rec_tags,
+            identity: identity.as_ref().map(|(k, fp)| (k.as_str(), fp.as_str())),
+        },
         opts,
         &mut out,
     );
     // written from strings and from JSON our writer wrote: UTF-8
     String::from_utf8(out).ok()
+}
+
+/// The IOC key of a document: its `id`, written as a string, else its value.
+fn key(e: &Ecs<'_>) -> String {
+    common::key(DATASET, e.id.as_ref(), Some(&e.name))
 }
 
 /// The mapping of `indicator` in [`super::threatstream`], on the fields; what stays in
@@ -285,6 +384,7 @@ fn vendor_document(text: &str, rec_tags: &[String], opts: &Options) -> Option<St
 fn map<'a>(
     f: &mut Fields<'a>,
     rest: &mut Vec<(Cow<'a, str>, Value<'a>)>,
+    duration: &str,
     opts: &Options,
 ) -> Option<Ecs<'a>> {
     let now = opts.now;
@@ -346,7 +446,7 @@ fn map<'a>(
     let mut deleted = match vendor_deleted {
         Some(t) => t,
         None => {
-            let dur = expiration::parse_duration(&opts.ioc_expiration_duration).ok()?;
+            let dur = expiration::parse_duration(duration).ok()?;
             common::expiry(added.unwrap_or(now), dur)
         }
     };
@@ -492,12 +592,16 @@ fn map<'a>(
         Some(_) => return None,
     }
     for (name, id) in IDS.into_iter().zip(&mut f.ids) {
-        match id.take() {
-            None => {}
-            Some(Value::String(s)) => keep(rest, name, Value::String(s)),
-            Some(Value::Null) => {}
-            Some(other) => keep(rest, name, Value::String(common::scalar_text(&other)?)),
+        let id = match id.take() {
+            None => continue,
+            Some(Value::Null) => Value::Null,
+            Some(Value::String(s)) => Value::String(s),
+            Some(other) => Value::String(common::scalar_text(&other)?),
+        };
+        if name == "id" {
+            e.id = Some(id.clone());
         }
+        keep(rest, name, id);
     }
     for (name, v) in [
         ("itype", f.itype.take()),
@@ -584,22 +688,25 @@ fn number(out: &mut Vec<u8>, n: impl serde::Serialize) {
 
 /// Writes the document: the names of every object in byte order, as the general path
 /// sorts them, and nothing its cleanup would drop.
-fn write_document(
-    e: &Ecs<'_>,
-    vendor: Map<'_>,
-    original: &str,
-    rec_tags: &[String],
-    opts: &Options,
-    out: &mut Vec<u8>,
-) {
+/// What a document carries beside its mapping.
+struct Written<'w> {
+    /// `event.original`, when kept.
+    original: Option<&'w str>,
+    /// The record's tags, before the mapping's.
+    rec_tags: &'w [String],
+    /// `labels.ioc_key` and `labels.ioc_fingerprint`, with identity on.
+    identity: Option<(&'w str, &'w str)>,
+}
+
+fn write_document(e: &Ecs<'_>, vendor: Map<'_>, w: Written<'_>, opts: &Options, out: &mut Vec<u8>) {
     let info = crate::Dataset::AnomaliThreatstream.info();
-    let mut tags: Vec<&str> = rec_tags
+    let mut tags: Vec<&str> = w
+        .rec_tags
         .iter()
         .map(String::as_str)
         .chain(e.tags.iter().map(|t| t.as_ref()))
         .collect();
-    let preserve = crate::preserves(opts, rec_tags);
-    if preserve && !tags.contains(&"preserve_original_event") {
+    if w.original.is_some() && !tags.contains(&"preserve_original_event") {
         tags.insert(0, "preserve_original_event");
     }
     let mut d = Obj::open(out);
@@ -620,15 +727,19 @@ fn write_document(
         ev.string("ingested", Some(&dates::fmt_es(opts.now)));
         ev.lit("kind", "enrichment");
         ev.lit("module", info.module);
-        if preserve {
-            ev.string("original", Some(original));
-        }
+        ev.string("original", w.original);
         if let Some(s) = e.severity {
             number(ev.name("severity"), s);
         }
         ev.strings("type", ["indicator"]);
     });
-    d.object("labels", |l| l.lit("is_ioc_transform_source", "true"));
+    d.object("labels", |l| {
+        if let Some((key, fingerprint)) = w.identity {
+            l.string("ioc_fingerprint", Some(fingerprint));
+            l.string("ioc_key", Some(key));
+        }
+        l.lit("is_ioc_transform_source", "true");
+    });
     let related = e.related_hash.is_some()
         || !e.related_hosts.is_empty()
         || e.related_ip.is_some()
@@ -793,10 +904,14 @@ mod tests {
     const FULL: &str = r#"{"added_at":"2023-06-05T12:35:14.860741","asn":"AS45102","classification":"private","confidence":92,"country":"US","date_first":"2020-10-09T18:45:23.000Z","date_last":"2020-10-09T18:45:23Z","deleted_at":null,"detail":"phish-kit,Microsoft\\,Inc,,x","detail2":"imported by user 1","domain":"example.appspot.com","email":"a@b.example","id":185029228,"import_session_id":"77","itype":"phish_url","lat":37.751,"lon":-97.822,"maltype":"kit","md5":"d41d8cd98f00b204e9800998ecf8427e","org":"Example Org","resource_uri":"/api/v1/intelligence/22222/","severity":"very-high","source":"Default Organization","source_feed_id":0,"srcip":"81.2.69.142","state":"active","trusted_circle_ids":",10015,","update_id":376590230,"url":"https://user:pw@example.appspot.com:8443/2/a.php?q=1#frag","value_type":"url"}"#;
 
     /// The names the mapping reads, and a few it does not (one string, split).
-    const NAMES: &str = "itype value_type srcip domain url email md5 added_at deleted_at date_first date_last state lat lon classification confidence asn org country source severity trusted_circle_ids detail id source_feed_id update_id import_session_id value maltype message _conf json tags";
+    const NAMES: &str = "itype value_type srcip domain url email md5 added_at deleted_at date_first date_last state lat lon classification confidence asn org country source severity trusted_circle_ids detail id source_feed_id update_id import_session_id value maltype message _conf json tags _conf.identity _conf.ioc_expiration_duration _conf.ioc_duration_before_deletion _confx";
 
     /// Values of every kind the mapping tells apart.
     const VALUES: &[&str] = &[
+        "\"5d\"",
+        "\"12h\"",
+        "\"TRUE\"",
+        "false",
         "null",
         "\"\"",
         "true",
@@ -915,9 +1030,9 @@ mod tests {
                 }
             }
         }
-        // eight of the eleven option sets leave every record here to the general path
-        // (identity, a bad duration, a `raw_field` the record has, limits): of the rest,
-        // most are taken, so the comparison is not empty
+        // six of the eleven option sets leave every record here to the general path (a
+        // bad duration, a `raw_field` the record has, limits): of the rest, most are
+        // taken, so the comparison is not empty
         assert!(taken * 6 > tried, "{taken} of {tried} taken");
     }
 
@@ -1002,8 +1117,10 @@ mod tests {
             envelope(r#","log":"x""#),
             envelope(r#","tags":"a,b""#),
             envelope(r#","tags":["a"],"tags":["b"]"#),
-            // settings, a name sent twice, nesting, a byte-order mark
-            with(FULL, "_conf", r#""x""#),
+            // settings as an object or under another name, a name sent twice, nesting, a
+            // byte-order mark
+            with(FULL, "_conf", r#"{"identity":true}"#),
+            with(FULL, "_confx", "1"),
             format!("{}{}", &FULL[..FULL.len() - 1], r#","id":1}"#),
             with(FULL, "maltype", "[1]"),
             format!("\u{feff}{FULL}"),
@@ -1014,7 +1131,10 @@ mod tests {
             assert_eq!(document(&left, &o), None, "{left}");
         }
         // identity, limits the text is over
-        assert_eq!(document(FULL, &opts(r#"{"identity": true}"#)), None);
+        // identity, and settings beside the fields (Fluent Bit's `modify`), are taken
+        let conf = with(FULL, "_conf.identity", r#""true""#);
+        assert!(same_as_general(&conf, &o));
+        assert!(same_as_general(FULL, &opts(r#"{"identity": true}"#)));
         assert_eq!(
             document(FULL, &opts(r#"{"limits": {"max_string_bytes": 100}}"#)),
             None
