@@ -311,10 +311,10 @@ fn transform_raw(
     transform_tree(info, raw, opts, emit);
 }
 
-/// The documents of `text` made the general way, as JSON lines, for tests that hold a
-/// data set's direct path equal to it.
-#[cfg(test)]
-pub(crate) fn general_json(dataset: Dataset, text: &str, opts: &Options) -> Vec<String> {
+/// The documents of `text` made the general way (never a data set's direct path), as
+/// JSON lines: for the tests and the fuzz target that hold a direct path equal to it.
+#[doc(hidden)]
+pub fn general_json(dataset: Dataset, text: &str, opts: &Options) -> Vec<String> {
     let mut out = Vec::new();
     transform_tree(dataset.info(), Raw::Text(text), opts, &mut |d| {
         out.push(d.to_json())

@@ -122,4 +122,16 @@ pub fn run(dataset: ti_ecs::Dataset, data: &[u8]) {
     if let Err(e) = invariants::check(dataset, record, &opts, &docs) {
         panic!("{e}");
     }
+    // a record the data set's direct path takes gives the general path's document
+    if let Some(direct) = dataset.info().direct
+        && let Ok(text) = std::str::from_utf8(record)
+        && let Some(doc) = direct(text, &opts)
+    {
+        let general = ti_ecs::general_json(dataset, text, &opts);
+        if general != [doc.clone()] {
+            panic!(
+                "direct path differs:\nrecord: {text}\noptions: {opts:?}\ndirect: {doc}\ngeneral: {general:?}"
+            );
+        }
+    }
 }
