@@ -4,8 +4,9 @@
 //! The general path ([`super::threatstream`]) reads a record into a value tree, maps it
 //! into a document tree ([`crate::Doc`]) and writes that. Most pushes are one flat
 //! object of strings and numbers — bare, with literal `_conf.<setting>` members beside
-//! the fields (Fluent Bit's `modify` adds them), or in Elastic's `{"message": "<the
-//! object as text>", "tags": [...]}` envelope — and this path takes those: each member
+//! the fields (Fluent Bit's `modify` adds them), or in one of Elastic's envelopes,
+//! `{"message": "<the object as text>", "tags": [...]}` or `{"json": {<the object>}}` —
+//! and this path takes those: each member
 //! is read once ([`crate::json::members`]) into the field the mapping reads it from
 //! (names it does not map are kept aside, borrowed), the mapping works on those fields,
 //! and the document is written once, in the order the general path sorts it into. No
@@ -213,28 +214,44 @@ pub fn document(text: &str, opts: &Options) -> Option<String> {
     {
         return None;
     }
-    vendor_document(text, &opts.tags, opts, Place::Record).or_else(|| {
-        let (inner, tags) = message_envelope(text, opts)?;
-        vendor_document(&inner, &tags, opts, Place::Envelope)
+    vendor_document(Vendor::Text(text, Place::Record), &opts.tags, opts).or_else(|| match envelope(
+        text, opts,
+    )? {
+        (Inner::Message(inner), tags) => {
+            vendor_document(Vendor::Text(&inner, Place::Envelope), &tags, opts)
+        }
+        (Inner::Json(object), tags) => vendor_document(Vendor::Object(object), &tags, opts),
     })
 }
 
-/// The vendor text and the tags (the options' tags, then the envelope's) of a record in
-/// Elastic's envelope `{"message": "<vendor JSON>", "tags": [...]}` with nothing else
-/// beside them; `None` for any other record.
-fn message_envelope<'a>(text: &'a str, opts: &Options) -> Option<(Cow<'a, str>, Vec<String>)> {
+/// What an envelope holds.
+enum Inner<'a> {
+    /// The vendor JSON as text (`message`).
+    Message(Cow<'a, str>),
+    /// The vendor object, read (`json`, as Elastic's agent hands it over).
+    Json(Map<'a>),
+}
+
+/// What a record in one of Elastic's envelopes holds, `{"message": "<vendor JSON>"}` or
+/// `{"json": {<vendor object>}}`, and its tags (the options' tags, then the envelope's
+/// `tags`); `None` for any other record, and for an envelope with anything else beside
+/// them.
+fn envelope<'a>(text: &'a str, opts: &Options) -> Option<(Inner<'a>, Vec<String>)> {
     if opts.raw_field.is_some() {
         return None;
     }
-    let (mut message, mut tags, mut tagged) = (None, opts.tags.clone(), false);
-    // the message's text and a list of tags: two levels
+    let (mut inner, mut tags, mut tagged) = (None, opts.tags.clone(), false);
+    // a message's text, an object of scalars, a list of tags: two levels
     members(
         text,
         2,
-        |name| matches!(name, "message" | "tags"),
+        |name| matches!(name, "message" | "json" | "tags"),
         |name, v| {
             match (&*name, v) {
-                ("message", Value::String(s)) if message.is_none() => message = Some(s),
+                ("message", Value::String(s)) if inner.is_none() => {
+                    inner = Some(Inner::Message(s));
+                }
+                ("json", Value::Object(m)) if inner.is_none() => inner = Some(Inner::Json(m)),
                 ("tags", Value::Array(items)) if !tagged => {
                     tagged = true;
                     for t in items {
@@ -245,13 +262,21 @@ fn message_envelope<'a>(text: &'a str, opts: &Options) -> Option<(Cow<'a, str>, 
                         }
                     }
                 }
-                // sent twice, or of another kind
+                // sent twice, both kinds, or of another kind
                 _ => return None,
             }
             Some(())
         },
     )?;
-    Some((message?, tags))
+    Some((inner?, tags))
+}
+
+/// The vendor JSON a document is made of.
+enum Vendor<'t> {
+    /// As text, found at a place.
+    Text(&'t str, Place),
+    /// Read already (an envelope's `json`).
+    Object(Map<'t>),
 }
 
 /// Where the vendor JSON a document is made of was found.
@@ -260,7 +285,7 @@ enum Place {
     /// It is the record: literal `_conf.<name>` members beside its fields are settings
     /// (as Fluent Bit's `modify` adds them), not vendor fields.
     Record,
-    /// It is the text of an envelope's `message`, taken as it is.
+    /// It is in an envelope, taken as it is.
     Envelope,
 }
 
@@ -289,20 +314,20 @@ fn settings<'a>(conf: &[(Cow<'a, str>, Value<'a>)], opts: &Options) -> (Option<S
 
 /// The document of `text`, the vendor JSON found at `place`, with the record's tags
 /// `rec_tags`.
-fn vendor_document(
-    text: &str,
-    rec_tags: &[String],
-    opts: &Options,
-    place: Place,
-) -> Option<String> {
+fn vendor_document<'t>(vendor: Vendor<'t>, rec_tags: &[String], opts: &Options) -> Option<String> {
+    let place = match vendor {
+        Vendor::Text(_, place) => place,
+        Vendor::Object(_) => Place::Envelope,
+    };
+    let preserve = crate::preserves(opts, rec_tags);
     let mut f = Fields::default();
-    let mut rest: Vec<(Cow<'_, str>, Value<'_>)> = Vec::with_capacity(16);
-    let mut conf: Vec<(Cow<'_, str>, Value<'_>)> = Vec::new();
+    let mut rest: Vec<(Cow<'t, str>, Value<'t>)> = Vec::with_capacity(16);
+    let mut conf: Vec<(Cow<'t, str>, Value<'t>)> = Vec::new();
     let is_conf = |name: &str| place == Place::Record && name.starts_with(CONF);
     // a flat object (one level) of names that are not an envelope's, and settings
     let plain =
         |name: &str| !names_an_envelope(name, opts) || (is_conf(name) && !is_raw_field(name, opts));
-    members(text, 1, plain, |name, v| {
+    let mut take = |name: Cow<'t, str>, v: Value<'t>| {
         if is_conf(&name) {
             let setting = match name {
                 Cow::Borrowed(n) => Cow::Borrowed(&n[CONF.len()..]),
@@ -322,47 +347,72 @@ fn vendor_document(
             }
         }
         Some(())
-    })?;
+    };
+    // the vendor object as the general path holds it, when read already: what the
+    // fingerprint covers and `event.original` writes
+    let (text, read) = match vendor {
+        Vendor::Text(text, _) => {
+            members(text, 1, plain, &mut take)?;
+            (Some(text), None)
+        }
+        Vendor::Object(object) => {
+            let kept = (opts.identity || preserve).then(|| object.clone());
+            for (name, v) in object {
+                // a nested value, or a name the text path leaves alone: left to the
+                // general path
+                if matches!(v, Value::Array(_) | Value::Object(_)) || !plain(&name) {
+                    return None;
+                }
+                take(name, v)?;
+            }
+            (None, kept)
+        }
+    };
     let (duration, identity) = settings(&conf, opts);
-    let preserve = crate::preserves(opts, rec_tags);
     // The record's object without its settings, as the general path holds it: what the
     // fingerprint covers, and `event.original` when settings were taken out. Read again
-    // only when needed.
-    let whole = (identity || (preserve && !conf.is_empty()))
-        .then(|| {
+    // from the text only when needed.
+    let whole = match (text, read) {
+        (_, Some(object)) => Some(object),
+        (Some(text), None) if identity || (preserve && !conf.is_empty()) => {
             let mut all = Vec::with_capacity(32);
             members(text, 1, plain, |name, v| {
                 if !is_conf(&name) {
                     all.push((name, v));
                 }
                 Some(())
-            })
-            .map(|()| Map::from_entries(all))
-        })
-        .flatten();
+            })?;
+            Some(Map::from_entries(all))
+        }
+        _ => None,
+    };
     let fingerprint = match (identity, &whole) {
         (false, _) => None,
         (true, Some(whole)) => {
-            let mut buf = Vec::with_capacity(text.len() + 1);
+            let mut buf = Vec::with_capacity(2048);
             whole.write_json(&mut buf);
             buf.push(0x1f);
             Some(crate::doc::sha256_hex(&buf))
         }
         (true, None) => return None,
     };
-    let original = match &whole {
-        Some(whole) if !conf.is_empty() => Cow::Owned(whole.to_json()),
-        _ => Cow::Borrowed(text),
+    // `event.original`: the record's text, else (settings taken out, or read already)
+    // its object written again, as the general path writes it
+    let original = match (preserve, text, &whole) {
+        (false, _, _) => None,
+        (true, Some(text), _) if conf.is_empty() => Some(Cow::Borrowed(text)),
+        (true, _, Some(whole)) => Some(Cow::Owned(whole.to_json())),
+        (true, _, None) => return None,
     };
     let duration = duration.as_deref().unwrap_or(&opts.ioc_expiration_duration);
     let ecs = map(&mut f, &mut rest, duration, opts)?;
     let identity = fingerprint.map(|fp| (key(&ecs), fp));
-    let mut out = Vec::with_capacity(text.len() * 2 + 1024);
+    let mut out = Vec::with_capacity(text.map_or(1024, str::len) * 2 + 1024);
     write_document(
         &ecs,
         Map::from_entries(rest),
         Written {
-            original: preserve.then_some(&*original),
+            original: original.as_deref(),
             rec_tags,
             identity: identity.as_ref().map(|(k, fp)| (k.as_str(), fp.as_str())),
         },
@@ -1058,8 +1108,10 @@ mod tests {
                     _ => without(&r, name),
                 };
             }
-            // one in three in an envelope, with tags of every kind
+            // one in three in an envelope (one in two of those as text, the others read),
+            // with tags of every kind
             if next(3) == 0 {
+                let as_text = next(2) == 0;
                 let tags = [
                     r#","tags":[]"#,
                     r#","tags":["a","","a","preserve_original_event"]"#,
@@ -1068,11 +1120,12 @@ mod tests {
                     "",
                     r#","tags":["b"],"other":1"#,
                 ];
-                r = format!(
-                    r#"{{"message":{}{}}}"#,
-                    serde_json::to_string(&r).unwrap(),
-                    tags[next(tags.len())]
-                );
+                let inner = if as_text {
+                    format!(r#""message":{}"#, serde_json::to_string(&r).unwrap())
+                } else {
+                    format!(r#""json":{r}"#)
+                };
+                r = format!(r#"{{{inner}{}}}"#, tags[next(tags.len())]);
             }
             let o = &sets[next(sets.len())];
             tried += 1;
@@ -1111,12 +1164,18 @@ mod tests {
             )
         };
         assert!(same_as_general(&envelope(r#","tags":["t"]"#), &o));
+        for o in option_sets().iter().take(3) {
+            let read = format!(r#"{{"json":{FULL},"tags":["t"]}}"#);
+            assert!(same_as_general(&read, o), "{o:?}");
+        }
         for left in [
             // envelopes with more than tags beside the message
             envelope(r#","tags":["t"],"_conf":{"identity":true}"#),
             envelope(r#","log":"x""#),
             envelope(r#","tags":"a,b""#),
             envelope(r#","tags":["a"],"tags":["b"]"#),
+            envelope(&format!(r#","json":{FULL}"#)),
+            format!(r#"{{"json":[{FULL}]}}"#),
             // settings as an object or under another name, a name sent twice, nesting, a
             // byte-order mark
             with(FULL, "_conf", r#"{"identity":true}"#),
