@@ -105,6 +105,38 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// Takes a member: into its field, among the settings (`_conf.<name>`, when
+    /// `is_conf` says it is one) or among the names kept as sent. `None` for a field
+    /// sent twice (the general path reads the last: left to it).
+    #[inline(always)]
+    fn take(
+        &mut self,
+        name: Cow<'a, str>,
+        v: Value<'a>,
+        is_conf: impl Fn(&str) -> bool,
+        rest: &mut Vec<(Cow<'a, str>, Value<'a>)>,
+        conf: &mut Vec<(Cow<'a, str>, Value<'a>)>,
+    ) -> Option<()> {
+        if is_conf(&name) {
+            let setting = match name {
+                Cow::Borrowed(n) => Cow::Borrowed(&n[CONF.len()..]),
+                Cow::Owned(n) => Cow::Owned(n[CONF.len()..].to_string()),
+            };
+            conf.push((setting, v));
+            return Some(());
+        }
+        match self.slot(&name) {
+            Some(slot) if slot.is_some() => return None,
+            Some(slot) => *slot = Some(v),
+            None => {
+                self.has_value |= name == "value";
+                // kept even when the cleanup drops it: a name sent twice keeps its last
+                rest.push((name, v));
+            }
+        }
+        Some(())
+    }
+
     /// The field an indicator's value is read from, by name.
     fn value_field(&self, name: &str) -> Option<&Option<Value<'a>>> {
         Some(match name {
@@ -196,7 +228,8 @@ struct Ecs<'a> {
     related_ip: Option<Cow<'a, str>>,
     related_user: Option<Cow<'a, str>>,
     tags: Vec<Cow<'a, str>>,
-    /// `id` as the vendor object keeps it (a string by now), for the IOC key.
+    /// `id` as the vendor object keeps it (a string by now), for the IOC key (kept with
+    /// identity on only).
     id: Option<Value<'a>>,
 }
 
@@ -322,37 +355,18 @@ fn vendor_document<'t>(vendor: Vendor<'t>, rec_tags: &[String], opts: &Options) 
     let preserve = crate::preserves(opts, rec_tags);
     let mut f = Fields::default();
     let mut rest: Vec<(Cow<'t, str>, Value<'t>)> = Vec::with_capacity(16);
-    let mut conf: Vec<(Cow<'t, str>, Value<'t>)> = Vec::new();
     let is_conf = |name: &str| place == Place::Record && name.starts_with(CONF);
     // a flat object (one level) of names that are not an envelope's, and settings
     let plain =
         |name: &str| !names_an_envelope(name, opts) || (is_conf(name) && !is_raw_field(name, opts));
-    let mut take = |name: Cow<'t, str>, v: Value<'t>| {
-        if is_conf(&name) {
-            let setting = match name {
-                Cow::Borrowed(n) => Cow::Borrowed(&n[CONF.len()..]),
-                Cow::Owned(n) => Cow::Owned(n[CONF.len()..].to_string()),
-            };
-            conf.push((setting, v));
-            return Some(());
-        }
-        match f.slot(&name) {
-            // sent twice: the general path reads the last; left to it
-            Some(slot) if slot.is_some() => return None,
-            Some(slot) => *slot = Some(v),
-            None => {
-                f.has_value |= name == "value";
-                // kept even when the cleanup drops it: a name sent twice keeps its last
-                rest.push((name, v));
-            }
-        }
-        Some(())
-    };
+    let mut conf = Vec::new();
     // the vendor object as the general path holds it, when read already: what the
     // fingerprint covers and `event.original` writes
     let (text, read) = match vendor {
         Vendor::Text(text, _) => {
-            members(text, 1, plain, &mut take)?;
+            members(text, 1, plain, |name, v| {
+                f.take(name, v, is_conf, &mut rest, &mut conf)
+            })?;
             (Some(text), None)
         }
         Vendor::Object(object) => {
@@ -363,7 +377,7 @@ fn vendor_document<'t>(vendor: Vendor<'t>, rec_tags: &[String], opts: &Options) 
                 if matches!(v, Value::Array(_) | Value::Object(_)) || !plain(&name) {
                     return None;
                 }
-                take(name, v)?;
+                f.take(name, v, is_conf, &mut rest, &mut conf)?;
             }
             (None, kept)
         }
@@ -405,7 +419,7 @@ fn vendor_document<'t>(vendor: Vendor<'t>, rec_tags: &[String], opts: &Options) 
         (true, _, None) => return None,
     };
     let duration = duration.as_deref().unwrap_or(&opts.ioc_expiration_duration);
-    let ecs = map(&mut f, &mut rest, duration, opts)?;
+    let ecs = map(&mut f, &mut rest, duration, identity, opts)?;
     let identity = fingerprint.map(|fp| (key(&ecs), fp));
     let mut out = Vec::with_capacity(text.map_or(1024, str::len) * 2 + 1024);
     write_document(
@@ -435,6 +449,7 @@ fn map<'a>(
     f: &mut Fields<'a>,
     rest: &mut Vec<(Cow<'a, str>, Value<'a>)>,
     duration: &str,
+    identity: bool,
     opts: &Options,
 ) -> Option<Ecs<'a>> {
     let now = opts.now;
@@ -648,7 +663,7 @@ fn map<'a>(
             Some(Value::String(s)) => Value::String(s),
             Some(other) => Value::String(common::scalar_text(&other)?),
         };
-        if name == "id" {
+        if identity && name == "id" {
             e.id = Some(id.clone());
         }
         keep(rest, name, id);
