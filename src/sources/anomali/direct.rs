@@ -227,15 +227,17 @@ struct Ecs<'a> {
     related_hosts: Vec<Cow<'a, str>>,
     related_ip: Option<Cow<'a, str>>,
     related_user: Option<Cow<'a, str>>,
+    /// The `detail` tokens (the record's tags come before them).
     tags: Vec<Cow<'a, str>>,
     /// `id` as the vendor object keeps it (a string by now), for the IOC key (kept with
     /// identity on only).
     id: Option<Value<'a>>,
 }
 
-/// The document of `text`, a plain ThreatStream push or one in Elastic's `message`
-/// envelope, written as JSON (no newline): the general path's bytes, or `None` to leave
-/// the record to it (see the module's documentation).
+/// The document of `text`, a ThreatStream push (bare, with `_conf.<setting>` members,
+/// or in Elastic's `message` or `json` envelope), written as JSON (no newline): the
+/// general path's bytes, or `None` to leave the record to it (see the module's
+/// documentation).
 pub fn document(text: &str, opts: &Options) -> Option<String> {
     let limits = &opts.limits;
     // what the general path reads within the limits without checking them (a flat
