@@ -280,16 +280,30 @@ enum Envelope {
 /// `_conf` settings ([`take_conf`]) would be found under. Most records are; one look at
 /// their names tells, where the lookups of each such name scanned them all, one by one.
 fn plain(outer: &Map<'_>, opts: &Options) -> bool {
-    let raw = opts.raw_field.as_deref();
-    let raw_head = raw.and_then(|f| f.split_once('.')).map(|(head, _)| head);
-    !outer.keys().any(|k| {
-        matches!(
-            k,
+    !outer.keys().any(|k| names_an_envelope(k, opts))
+}
+
+/// Whether a record's member named `name` makes it something other than plain vendor
+/// JSON: a name an envelope ([`find_envelope`]) or `_conf` settings ([`take_conf`]) are
+/// found under, or the `raw_field` option's field (or the object holding it).
+pub(crate) fn names_an_envelope(name: &str, opts: &Options) -> bool {
+    // told by the first byte for most names
+    let envelope = match name.as_bytes().first() {
+        Some(b'm' | b'l' | b'e' | b'j') => matches!(
+            name,
             "message" | "log" | "exec" | "event.original" | "event" | "json"
-        ) || k.starts_with("_conf")
-            || Some(k) == raw
-            || Some(k) == raw_head
-    })
+        ),
+        Some(b'_') => name.starts_with("_conf"),
+        _ => false,
+    };
+    envelope || is_raw_field(name, opts)
+}
+
+/// Whether `name` is the `raw_field` option's field, or the object holding it.
+pub(crate) fn is_raw_field(name: &str, opts: &Options) -> bool {
+    opts.raw_field
+        .as_deref()
+        .is_some_and(|raw| name == raw || raw.split_once('.').is_some_and(|(head, _)| name == head))
 }
 
 fn find_envelope(outer: &Map<'_>, opts: &Options) -> Option<Envelope> {
@@ -335,7 +349,9 @@ fn take_text<'a>(outer: &mut Map<'a>, key: &str) -> Option<Cow<'a, str>> {
     take_text(outer.get_mut(head)?.as_object_mut()?, rest)
 }
 
-fn add_tags(tags: &mut Vec<String>, v: Value<'_>) {
+/// Adds an envelope's `tags` (a list, or a comma-separated string) to `tags`: none
+/// empty, none twice.
+pub(crate) fn add_tags(tags: &mut Vec<String>, v: Value<'_>) {
     let mut add = |t: String| {
         if !t.is_empty() && !tags.contains(&t) {
             tags.push(t);
@@ -356,7 +372,6 @@ fn add_tags(tags: &mut Vec<String>, v: Value<'_>) {
 /// Takes `_conf` (an object, or literal `_conf.x` keys as Fluent Bit's `modify` writes
 /// them) out of the record and returns the expiration duration and identity switch found.
 fn take_conf(outer: &mut Map<'_>) -> (Option<String>, Option<bool>) {
-    const DURATION_KEYS: [&str; 2] = ["ioc_expiration_duration", "ioc_duration_before_deletion"];
     let mut conf = match outer.remove("_conf") {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
@@ -374,6 +389,13 @@ fn take_conf(outer: &mut Map<'_>) -> (Option<String>, Option<bool>) {
             }
         }
     }
+    settings(&conf)
+}
+
+/// What `_conf` settings (their names without the prefix) say: the IOC duration, if any,
+/// and identity on or off, if set.
+pub(crate) fn settings(conf: &Map<'_>) -> (Option<String>, Option<bool>) {
+    const DURATION_KEYS: [&str; 2] = ["ioc_expiration_duration", "ioc_duration_before_deletion"];
     // A value that is not a string (`5`, `true`) is passed on as its JSON text, so the
     // mapping's duration check reports it instead of the option silently taking over.
     let duration = DURATION_KEYS.iter().find_map(|k| match conf.get(k) {

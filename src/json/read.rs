@@ -29,17 +29,9 @@ pub fn value(text: &str) -> Option<Value<'_>> {
 /// [`value`], `None` also for a text nesting deeper than `max_depth` (counted as the
 /// record limits count it: each object or list inside another one level more).
 pub fn value_within(text: &str, max_depth: usize) -> Option<Value<'_>> {
-    let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-        max_depth: max_depth.min(DEPTH),
-        checked: false,
-    };
+    let mut r = Reader::new(text, max_depth, false);
     let v = r.value()?;
-    r.skip_space();
-    (r.at == r.bytes.len()).then_some(v)
+    r.ended(v)
 }
 
 /// The members of `text`, a JSON object, handed to `each` in text order (repeats
@@ -54,14 +46,7 @@ pub fn members<'a>(
     accept: impl Fn(&str) -> bool,
     mut each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
 ) -> Option<()> {
-    let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-        max_depth: max_depth.min(DEPTH),
-        checked: false,
-    };
+    let mut r = Reader::new(text, max_depth, false);
     if r.next_token()? != b'{' {
         return None;
     }
@@ -73,8 +58,7 @@ pub fn members<'a>(
         let value = r.value()?;
         each(name, value)
     })?;
-    r.skip_space();
-    (r.at == r.bytes.len()).then_some(())
+    r.ended(())
 }
 
 /// Where the parts of a JSON text sit, found without building them: an object's members
@@ -120,14 +104,7 @@ pub fn outline_checked(text: &str) -> Option<Outline<'_>> {
 }
 
 fn outline_of(text: &str, checked: bool) -> Option<Outline<'_>> {
-    let mut r = Reader {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-        depth: 0,
-        max_depth: DEPTH,
-        checked,
-    };
+    let mut r = Reader::new(text, DEPTH, checked);
     let o = match r.next_token()? {
         b'n' => r.word(b"null", Outline::Null)?,
         b'{' => Outline::Object(r.members()?),
@@ -137,8 +114,7 @@ fn outline_of(text: &str, checked: bool) -> Option<Outline<'_>> {
             Outline::Scalar
         }
     };
-    r.skip_space();
-    (r.at == r.bytes.len()).then_some(o)
+    r.ended(o)
 }
 
 struct Reader<'a> {
@@ -152,6 +128,25 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
+    /// A reader at the start of `text`, going at most `max_depth` levels deep (and never
+    /// past [`DEPTH`]).
+    fn new(text: &'a str, max_depth: usize, checked: bool) -> Self {
+        Reader {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+            max_depth: max_depth.min(DEPTH),
+            checked,
+        }
+    }
+
+    /// `what` was read, when only white space is left after it.
+    fn ended<T>(&mut self, what: T) -> Option<T> {
+        self.skip_space();
+        (self.at == self.bytes.len()).then_some(what)
+    }
+
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }

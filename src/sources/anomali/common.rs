@@ -134,10 +134,6 @@ pub fn key(dataset: &str, id: Option<&Value<'_>>, value: Option<&str>) -> String
 pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
     let Some(v) = j.get_mut(field) else { return };
     let ids: Vec<Value<'v>> = match &*v {
-        // the ids of a string read from the record stay slices of it
-        Value::String(Cow::Borrowed(s)) => id_list(s).map(Value::from).collect(),
-        Value::String(Cow::Owned(s)) => id_list(s).map(|t| Value::from(t.to_string())).collect(),
-        Value::Number(n) => vec![Value::from(number_text(n))],
         Value::Array(a) => {
             let mut ids = Vec::new();
             for item in a {
@@ -150,12 +146,14 @@ pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
             }
             ids
         }
-        Value::Null => Vec::new(),
-        other => {
-            // left as it is
-            d.error(bad(field, "a list of ids", other));
-            return;
-        }
+        other => match scalar_ids(other) {
+            Some(ids) => ids,
+            None => {
+                // left as it is
+                d.error(bad(field, "a list of ids", other));
+                return;
+            }
+        },
     };
     if ids.is_empty() {
         j.remove(field);
@@ -164,8 +162,21 @@ pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
     }
 }
 
+/// The ids of a circle-id value that is not a list: a comma-separated string's (slices
+/// of a string read from the record stay slices of it), a number's, none for `null`;
+/// `None` for anything else.
+pub fn scalar_ids<'v>(v: &Value<'v>) -> Option<Vec<Value<'v>>> {
+    Some(match v {
+        Value::String(Cow::Borrowed(s)) => id_list(s).map(Value::from).collect(),
+        Value::String(Cow::Owned(s)) => id_list(s).map(|t| Value::from(t.to_string())).collect(),
+        Value::Number(n) => vec![Value::from(number_text(n))],
+        Value::Null => Vec::new(),
+        _ => return None,
+    })
+}
+
 /// The ids of a comma-separated list.
-pub fn id_list(s: &str) -> impl Iterator<Item = &str> {
+fn id_list(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|t| !t.is_empty())
 }
 
@@ -261,9 +272,22 @@ pub fn set_location<'v>(d: &mut Doc<'v>, j: &mut Map<'v>, lat_field: &str, lon_f
 /// string is skipped. The field leaves `j` unless unreadable.
 pub fn set_asn<'v>(d: &mut Doc<'v>, j: &mut Map<'v>, field: &str) {
     let Some(v) = j.remove(field) else { return };
-    let n = match &v {
-        Value::Null => return,
-        Value::String(s) if s.trim().is_empty() => return,
+    match as_number(&v) {
+        Ok(Some(n)) => d.set("threat.indicator.as.number", n),
+        Ok(None) => {}
+        Err(()) => {
+            d.error(bad(field, "an as number", &v));
+            j.insert(field.to_string(), v);
+        }
+    }
+}
+
+/// An AS number as [`set_asn`] reads it: `None` for `null` or a blank string, `Err`
+/// for what is not one.
+pub fn as_number(v: &Value<'_>) -> Result<Option<u32>, ()> {
+    let n = match v {
+        Value::Null => return Ok(None),
+        Value::String(s) if s.trim().is_empty() => return Ok(None),
         Value::String(s) => {
             let t = s.trim();
             let t = t
@@ -275,13 +299,7 @@ pub fn set_asn<'v>(d: &mut Doc<'v>, j: &mut Map<'v>, field: &str) {
         Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
         _ => None,
     };
-    match n {
-        Some(n) => d.set("threat.indicator.as.number", n),
-        None => {
-            d.error(bad(field, "an as number", &v));
-            j.insert(field.to_string(), v);
-        }
-    }
+    n.map(Some).ok_or(())
 }
 
 /// Sets `threat.indicator.ip` and `related.ip` from `field`; an invalid address is an

@@ -26,10 +26,11 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use super::common::{self, number_text};
+use super::common;
 use super::itype;
 use super::threatstream::{self, DATASET, split_detail};
 use crate::ecs::url::UrlParts;
+use crate::envelope::{add_tags, is_raw_field, names_an_envelope};
 use crate::json::{Json, Map, Value, members, write};
 use crate::options::Options;
 use crate::{Cleanup, ECS_VERSION, dates, expiration};
@@ -150,28 +151,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Names that make a record something other than plain vendor JSON (an envelope, `_conf`
-/// settings, the `raw_field` option), as [`crate::envelope`] tells them.
-fn names_an_envelope(name: &str, opts: &Options) -> bool {
-    // told by the first byte for most names
-    let envelope = match name.as_bytes().first() {
-        Some(b'm' | b'l' | b'e' | b'j') => matches!(
-            name,
-            "message" | "log" | "exec" | "event.original" | "event" | "json"
-        ),
-        Some(b'_') => name.starts_with("_conf"),
-        _ => false,
-    };
-    envelope || is_raw_field(name, opts)
-}
-
-/// Whether `name` is the `raw_field` option's field, or the object holding it.
-fn is_raw_field(name: &str, opts: &Options) -> bool {
-    opts.raw_field
-        .as_deref()
-        .is_some_and(|raw| name == raw || raw.split_once('.').is_some_and(|(head, _)| name == head))
-}
-
 /// A field read as text the way the general path reads it with `peek_text` or
 /// `take_text`: a non-empty string; `Ok(None)` for an empty one, `null` or nothing;
 /// `Err` for any other kind (which the general path writes out or calls an error: left
@@ -269,8 +248,8 @@ enum Inner<'a> {
 
 /// What a record in one of Elastic's envelopes holds, `{"message": "<vendor JSON>"}` or
 /// `{"json": {<vendor object>}}`, and its tags (the options' tags, then the envelope's
-/// `tags`); `None` for any other record, and for an envelope with anything else beside
-/// them.
+/// `tags`, added as the general path adds them); `None` for any other record, and for an
+/// envelope with anything else beside them.
 fn envelope<'a>(text: &'a str, opts: &Options) -> Option<(Inner<'a>, Vec<String>)> {
     if opts.raw_field.is_some() {
         return None;
@@ -287,15 +266,9 @@ fn envelope<'a>(text: &'a str, opts: &Options) -> Option<(Inner<'a>, Vec<String>
                     inner = Some(Inner::Message(s));
                 }
                 ("json", Value::Object(m)) if inner.is_none() => inner = Some(Inner::Json(m)),
-                ("tags", Value::Array(items)) if !tagged => {
+                ("tags", t) if !tagged => {
                     tagged = true;
-                    for t in items {
-                        // the envelope's tags, as it adds them: not empty, not twice
-                        let Value::String(t) = t else { return None };
-                        if !t.is_empty() && !tags.iter().any(|have| *have == t) {
-                            tags.push(t.into_owned());
-                        }
-                    }
+                    add_tags(&mut tags, t);
                 }
                 // sent twice, both kinds, or of another kind
                 _ => return None,
@@ -326,26 +299,6 @@ enum Place {
 
 /// The prefix of the settings a shipper adds beside a record's fields.
 const CONF: &str = "_conf.";
-
-/// The settings of a record (`_conf.<name>` members, the last of a name kept) as the
-/// general path reads them: the IOC duration, if any, and whether identity is on.
-fn settings<'a>(conf: &[(Cow<'a, str>, Value<'a>)], opts: &Options) -> (Option<String>, bool) {
-    let get = |name: &str| conf.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v);
-    let duration = ["ioc_expiration_duration", "ioc_duration_before_deletion"]
-        .into_iter()
-        .find_map(|k| match get(k) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s.to_string()),
-            // passed on as its JSON text, for the duration check to report
-            Some(other) => Some(other.to_string()),
-        });
-    let identity = match get("identity") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-        _ => opts.identity,
-    };
-    (duration, identity)
-}
 
 /// The document of `text`, the vendor JSON found at `place`, with the record's tags
 /// `rec_tags`.
@@ -384,13 +337,17 @@ fn vendor_document<'t>(vendor: Vendor<'t>, rec_tags: &[String], opts: &Options) 
             (None, kept)
         }
     };
-    let (duration, identity) = settings(&conf, opts);
+    // the settings as the general path reads them (the last of a name kept); with any,
+    // `event.original` is the record without them
+    let settled = !conf.is_empty();
+    let (duration, identity) = crate::envelope::settings(&Map::from_entries(conf));
+    let identity = identity.unwrap_or(opts.identity);
     // The record's object without its settings, as the general path holds it: what the
     // fingerprint covers, and `event.original` when settings were taken out. Read again
     // from the text only when needed.
     let whole = match (text, read) {
         (_, Some(object)) => Some(object),
-        (Some(text), None) if identity || (preserve && !conf.is_empty()) => {
+        (Some(text), None) if identity || (preserve && settled) => {
             let mut all = Vec::with_capacity(32);
             members(text, 1, plain, |name, v| {
                 if !is_conf(&name) {
@@ -416,7 +373,7 @@ fn vendor_document<'t>(vendor: Vendor<'t>, rec_tags: &[String], opts: &Options) 
     // its object written again, as the general path writes it
     let original = match (preserve, text, &whole) {
         (false, _, _) => None,
-        (true, Some(text), _) if conf.is_empty() => Some(Cow::Borrowed(text)),
+        (true, Some(text), _) if !settled => Some(Cow::Borrowed(text)),
         (true, _, Some(whole)) => Some(Cow::Owned(whole.to_json())),
         (true, _, None) => return None,
     };
@@ -469,15 +426,9 @@ fn map<'a>(
         .as_deref()
         .and_then(itype::indicator_type)
         .or_else(|| kind.as_deref().and_then(itype::type_of_value_kind));
-    let candidates = [
-        ti_type.and_then(threatstream::value_field_of_type),
-        kind.as_deref().and_then(threatstream::value_field_of_kind),
-    ];
-    let value_field = candidates
-        .into_iter()
-        .flatten()
-        .chain(["url", "domain", "email", "md5", "srcip"])
-        .find(|name| f.value_field(name).is_some_and(sent))?;
+    let value_field = threatstream::value_field(ti_type, kind.as_deref(), |name| {
+        f.value_field(name).is_some_and(sent)
+    })?;
     let value = match f.value_field(value_field)? {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         // a number written out, or no value (an error): left to the general path
@@ -539,33 +490,17 @@ fn map<'a>(
     };
     let (lat, lon) = (coordinate(lat, 90.0).ok()?, coordinate(lon, 180.0).ok()?);
     e.location = lat.zip(lon);
-    match &f.classification {
-        Some(Value::String(c)) if c.trim().eq_ignore_ascii_case("private") => e.tlp = Some("AMBER"),
-        Some(Value::String(c)) if c.trim().eq_ignore_ascii_case("public") => e.tlp = Some("WHITE"),
-        Some(Value::String(_)) | Some(Value::Null) | None => {}
-        Some(_) => return None,
-    }
     if let Some(c) = f.classification.take() {
+        e.tlp = threatstream::tlp(&c).ok()?;
         keep(rest, "classification", c);
     }
     if let Some(c) = f.confidence.take().filter(|v| !v.is_null()) {
         e.confidence = Some(common::confidence_word(common::number(&c)?));
         keep(rest, "confidence", c);
     }
-    e.as_number = match &f.asn {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) => {
-            let t = s.trim();
-            let t = t
-                .strip_prefix("AS")
-                .or_else(|| t.strip_prefix("as"))
-                .unwrap_or(t);
-            Some(t.parse::<u32>().ok()?)
-        }
-        Some(Value::Number(n)) => Some(n.as_u64().and_then(|n| u32::try_from(n).ok())?),
-        Some(_) => return None,
-    };
+    if let Some(asn) = &f.asn {
+        e.as_number = common::as_number(asn).ok()?;
+    }
     e.as_organization = text(&f.org).ok()?;
 
     // The observables.
@@ -630,14 +565,10 @@ fn map<'a>(
     if let Some(s) = f.severity.take() {
         keep(rest, "severity", s);
     }
-    let circles: Vec<Value<'a>> = match f.trusted_circle_ids.take() {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(Cow::Borrowed(s))) => common::id_list(s).map(Value::from).collect(),
-        Some(Value::String(Cow::Owned(s))) => common::id_list(&s)
-            .map(|t| Value::from(t.to_string()))
-            .collect(),
-        Some(Value::Number(n)) => vec![Value::from(number_text(&n))],
-        Some(_) => return None,
+    let circles = match &f.trusted_circle_ids {
+        None => Vec::new(),
+        // a list is a nested value: never here
+        Some(ids) => common::scalar_ids(ids)?,
     };
     if !circles.is_empty() {
         rest.push((Cow::Borrowed("trusted_circle_ids"), Value::Array(circles)));
@@ -1180,7 +1111,14 @@ mod tests {
                 serde_json::to_string(FULL).unwrap()
             )
         };
-        assert!(same_as_general(&envelope(r#","tags":["t"]"#), &o));
+        // the envelope's tags in every form the general path adds them from
+        for tags in [
+            r#","tags":["t"]"#,
+            r#","tags":"a, b,,a""#,
+            r#","tags":[null,1,"",true]"#,
+        ] {
+            assert!(same_as_general(&envelope(tags), &o), "{tags}");
+        }
         for o in option_sets().iter().take(3) {
             let read = format!(r#"{{"json":{FULL},"tags":["t"]}}"#);
             assert!(same_as_general(&read, o), "{o:?}");
@@ -1189,8 +1127,8 @@ mod tests {
             // envelopes with more than tags beside the message
             envelope(r#","tags":["t"],"_conf":{"identity":true}"#),
             envelope(r#","log":"x""#),
-            envelope(r#","tags":"a,b""#),
             envelope(r#","tags":["a"],"tags":["b"]"#),
+            envelope(r#","tags":[{"x":true}]"#),
             envelope(&format!(r#","json":{FULL}"#)),
             format!(r#"{{"json":[{FULL}]}}"#),
             // settings as an object or under another name, a name sent twice, nesting, a

@@ -68,8 +68,38 @@ pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     }
 }
 
+/// The field an indicator's value is read from: the one its type names, else the one
+/// its `value_type` names, else the first of `url`, `domain`, `email`, `md5`, `srcip`;
+/// each only when `sent` (present and not `null`).
+pub(super) fn value_field(
+    ti_type: Option<&str>,
+    kind: Option<&str>,
+    sent: impl Fn(&str) -> bool,
+) -> Option<&'static str> {
+    [
+        ti_type.and_then(value_field_of_type),
+        kind.and_then(value_field_of_kind),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(["url", "domain", "email", "md5", "srcip"])
+    .find(|f| sent(f))
+}
+
+/// `threat.indicator.marking.tlp` for a `classification`: `private` → AMBER, `public`
+/// → WHITE (case and blanks ignored), nothing for another word or `null`; `Err` for a
+/// value that is not a string.
+pub(super) fn tlp(classification: &Value<'_>) -> Result<Option<&'static str>, ()> {
+    match classification {
+        Value::String(c) if c.trim().eq_ignore_ascii_case("private") => Ok(Some("AMBER")),
+        Value::String(c) if c.trim().eq_ignore_ascii_case("public") => Ok(Some("WHITE")),
+        Value::String(_) | Value::Null => Ok(None),
+        _ => Err(()),
+    }
+}
+
 /// The field holding the value for an indicator type.
-pub(super) fn value_field_of_type(t: &str) -> Option<&'static str> {
+fn value_field_of_type(t: &str) -> Option<&'static str> {
     match t {
         "ipv4-addr" | "ipv6-addr" => Some("srcip"),
         "domain-name" => Some("domain"),
@@ -81,7 +111,7 @@ pub(super) fn value_field_of_type(t: &str) -> Option<&'static str> {
 }
 
 /// The field holding the value for a `value_type`.
-pub(super) fn value_field_of_kind(kind: &str) -> Option<&'static str> {
+fn value_field_of_kind(kind: &str) -> Option<&'static str> {
     match kind {
         "ip" | "ipv6" => Some("srcip"),
         "domain" => Some("domain"),
@@ -154,16 +184,9 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         .as_deref()
         .and_then(itype::indicator_type)
         .or_else(|| kind.as_deref().and_then(itype::type_of_value_kind));
-    let value_field = ti_type
-        .and_then(value_field_of_type)
-        .filter(|f| j.get(f).is_some_and(|v| !v.is_null()))
-        .or_else(|| kind.as_deref().and_then(value_field_of_kind))
-        .filter(|f| j.get(f).is_some_and(|v| !v.is_null()))
-        .or_else(|| {
-            ["url", "domain", "email", "md5", "srcip"]
-                .into_iter()
-                .find(|f| j.get(f).is_some_and(|v| !v.is_null()))
-        });
+    let value_field = value_field(ti_type, kind.as_deref(), |f| {
+        j.get(f).is_some_and(|v| !v.is_null())
+    });
     let value = value_field
         .and_then(|f| j.get(f))
         .and_then(common::scalar_text)
@@ -215,15 +238,12 @@ fn indicator<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
 
     // Geo, TLP, confidence, AS.
     common::set_location(&mut d, &mut j, "lat", "lon");
-    match j.get("classification") {
-        Some(Value::String(c)) if c.trim().eq_ignore_ascii_case("private") => {
-            d.push("threat.indicator.marking.tlp", "AMBER")
+    if let Some(c) = j.get("classification") {
+        match tlp(c) {
+            Ok(Some(tlp)) => d.push("threat.indicator.marking.tlp", tlp),
+            Ok(None) => {}
+            Err(()) => d.error(bad("classification", "a classification", c)),
         }
-        Some(Value::String(c)) if c.trim().eq_ignore_ascii_case("public") => {
-            d.push("threat.indicator.marking.tlp", "WHITE")
-        }
-        Some(Value::String(_)) | Some(Value::Null) | None => {}
-        Some(other) => d.error(bad("classification", "a classification", other)),
     }
     common::set_confidence(&mut d, &j, "confidence");
     common::set_asn(&mut d, &mut j, "asn");
