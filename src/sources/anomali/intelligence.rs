@@ -42,6 +42,8 @@
 //! `shared/reference/elastic/ti_anomali/BEHAVIOUR.md` §2b, §4, §5, §6, §7, §10; the
 //! differences from Elastic are listed in `docs/PARITY-anomali.md`.
 
+use std::borrow::Cow;
+
 use crate::json::{Map, Value};
 
 use super::common::{self, bad, peek_text, take_text};
@@ -317,13 +319,22 @@ fn meta<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
         }
         return;
     };
+    if let Some(email) = registrant(m) {
+        d.push_unique("related.user", email);
+    }
+}
+
+/// Moves `meta.registrant_*` to `meta.registrant.*` (unless `registrant` is there and
+/// not an object) and drops `meta.detail` and `meta.detail2`, in `m`, the `meta`
+/// object; the registrant's email, for `related.user`.
+pub(super) fn registrant<'v>(m: &mut Map<'v>) -> Option<Cow<'v, str>> {
     m.remove("detail");
     m.remove("detail2");
     let mut registrant = match m.remove("registrant") {
         Some(Value::Object(r)) => r,
         Some(other) if !other.is_null() => {
             m.insert("registrant", other);
-            return;
+            return None;
         }
         _ => Map::new(),
     };
@@ -338,14 +349,14 @@ fn meta<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
             registrant.insert(part, v);
         }
     }
-    if let Some(Value::String(email)) = registrant.get("email")
-        && !email.is_empty()
-    {
-        d.push_unique("related.user", email.clone());
-    }
+    let email = match registrant.get("email") {
+        Some(Value::String(email)) if !email.is_empty() => Some(email.clone()),
+        _ => None,
+    };
     if !registrant.is_empty() {
         m.insert("registrant", Value::Object(registrant));
     }
+    email
 }
 
 #[cfg(test)]
