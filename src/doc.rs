@@ -615,16 +615,7 @@ impl<'v> Doc<'v> {
         &mut self,
         values: impl IntoIterator<Item = Option<&'x T>>,
     ) {
-        // written into one buffer, hashed once
-        let mut buf = Vec::with_capacity(1024);
-        for v in values {
-            match v {
-                Some(v) => v.write_json(&mut buf),
-                None => buf.extend_from_slice(b"null"),
-            }
-            buf.push(0x1f);
-        }
-        self.fingerprint = Some(sha256_hex(&buf));
+        self.fingerprint = Some(fingerprint_of(values));
     }
 
     /// Records a field-level error: the document is kept and marked `pipeline_error`.
@@ -763,6 +754,22 @@ fn write_slot(slot: &mut Slot<'_>, cleanup: Cleanup, out: &mut Vec<u8>) {
             out.push(b'}');
         }
     }
+}
+
+/// The fingerprint of `values` ([`Doc::fingerprint_over`]): each written as JSON
+/// (`null` when absent) and followed by a unit separator, the whole hashed once.
+pub fn fingerprint_of<'x, T: Json + ?Sized + 'x>(
+    values: impl IntoIterator<Item = Option<&'x T>>,
+) -> String {
+    let mut buf = Vec::with_capacity(1024);
+    for v in values {
+        match v {
+            Some(v) => v.write_json(&mut buf),
+            None => buf.extend_from_slice(b"null"),
+        }
+        buf.push(0x1f);
+    }
+    sha256_hex(&buf)
 }
 
 /// SHA-256 of `bytes`, as lowercase hex.

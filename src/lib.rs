@@ -38,6 +38,7 @@
 //! ECS fields set, Expiration, References, and its tests sit at the bottom.
 
 pub mod dates;
+mod direct;
 pub mod doc;
 pub mod ecs;
 pub mod envelope;
@@ -153,8 +154,8 @@ pub struct DatasetInfo {
 }
 
 /// A data set's path from a record's text to its one document's JSON, or `None` to leave
-/// the record to the general path (see [`sources::anomali::direct`]).
-pub type DirectFn = fn(&str, &Options) -> Option<String>;
+/// the record to the general path (see `crate::direct`).
+pub type DirectFn = fn(&str, &Options) -> Option<Vec<u8>>;
 
 const ANOMALI_FEED: &[(&str, &str)] = &[
     (
@@ -184,7 +185,7 @@ pub const DATASETS: &[DatasetInfo] = &[
     DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(sources::anomali::direct::push::document) },
     DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(sources::anomali::direct::api::document) },
     DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING), direct: None },
-    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING), direct: None },
+    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING), direct: Some(sources::misp::direct::document) },
 ];
 
 impl Dataset {
@@ -501,7 +502,7 @@ enum Body<'v> {
         cleanup: Cleanup,
     },
     /// The JSON a data set's direct path wrote (clean already).
-    Written(String),
+    Written(Vec<u8>),
 }
 
 impl Finished<'_> {
@@ -516,7 +517,7 @@ impl Finished<'_> {
             Body::Fields { fields, cleanup } => (fields, cleanup),
             // our own JSON of an object: always read back (an empty object otherwise
             // keeps this total)
-            Body::Written(json) => return serde_json::from_str(&json).unwrap_or_default(),
+            Body::Written(json) => return serde_json::from_slice(&json).unwrap_or_default(),
         };
         let mut out = fields.into_map();
         match cleanup {
@@ -543,7 +544,7 @@ impl Finished<'_> {
                 mut fields,
                 cleanup,
             } => fields.write_json(cleanup, out),
-            Body::Written(json) => out.extend_from_slice(json.as_bytes()),
+            Body::Written(json) => out.extend_from_slice(&json),
         }
     }
 
@@ -564,7 +565,8 @@ impl Finished<'_> {
     /// The document's JSON, cleaned.
     pub fn to_json(self) -> String {
         if let Body::Written(json) = self.body {
-            return json;
+            // written from strings and from JSON our writer wrote: UTF-8
+            return String::from_utf8(json).unwrap_or_else(|_| String::from("{}"));
         }
         // Documents are 1–3 KB: start at 2 KB rather than growing from a few bytes.
         let mut out = Vec::with_capacity(2048);

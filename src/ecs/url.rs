@@ -60,6 +60,14 @@ pub fn set_url_parts<'v>(
     original: &str,
 ) -> Result<(), String> {
     let p = parse(original)?;
+    // one walk to the object, its names kept without a copy
+    doc.set_under(prefix, fields(original, p));
+    Ok(())
+}
+
+/// The members of a URL's object, as [`set_url_parts`] sets them: `original` and
+/// `full` (the URL as sent) and each part the URL has.
+pub fn fields<'v>(original: &str, p: UrlParts) -> impl Iterator<Item = (&'static str, Value<'v>)> {
     let strings = [
         ("original", Some(original.to_string())),
         ("full", Some(original.to_string())),
@@ -74,15 +82,10 @@ pub fn set_url_parts<'v>(
         ("password", p.password),
     ];
     let port = p.port.map(|port| ("port", Value::from(port)));
-    // one walk to the object, its names kept without a copy
-    doc.set_under(
-        prefix,
-        strings
-            .into_iter()
-            .filter_map(|(name, v)| Some((name, Value::from(v?))))
-            .chain(port),
-    );
-    Ok(())
+    strings
+        .into_iter()
+        .filter_map(|(name, v)| Some((name, Value::from(v?))))
+        .chain(port)
 }
 
 /// Splits a URL (absolute or relative) into its parts, or says why it cannot.

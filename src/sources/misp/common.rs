@@ -11,6 +11,7 @@ use crate::json::{Value, same_name};
 
 use super::types::{self, Outcome};
 use crate::dates;
+use crate::doc::Path;
 use crate::ecs::{ip, url};
 use crate::expiration::{self, DurationError};
 use crate::{Ctx, Doc};
@@ -265,21 +266,40 @@ pub fn creator<'v>(d: &mut Doc<'v>) {
 /// MISP tags: their cleaned names (`\` and `"` deleted) become document tags — without
 /// repeats when `unique` — and `tlp:` tags (any case) `threat.indicator.marking.tlp`.
 pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
+    match tag_names(tags, unique) {
+        Ok((names, tlp)) => {
+            for name in names {
+                d.tag(name);
+            }
+            if !tlp.is_empty() {
+                d.set("threat.indicator.marking.tlp", tlp);
+            }
+        }
+        Err(message) => d.error(message),
+    }
+}
+
+/// The document tags of MISP tags `tags` and their TLP levels ([`tags`]); `Err` with the
+/// message for a value that is not a list of tags.
+#[allow(clippy::type_complexity)]
+pub fn tag_names<'v>(
+    tags: &Value<'v>,
+    unique: bool,
+) -> Result<(Vec<Cow<'v, str>>, Vec<String>), String> {
     let items: Vec<&Value> = match tags {
         Value::Array(a) => a.iter().collect(),
         // A PHP list with holes arrives as an object with numeric keys.
         Value::Object(m) => m.values().collect(),
-        Value::Null => return,
+        Value::Null => return Ok((Vec::new(), Vec::new())),
         other => {
-            d.error(format!(
+            return Err(format!(
                 "`misp.tag` is not a list of tags: `{}`",
                 quote(other)
             ));
-            return;
         }
     };
     let mut tlp: Vec<String> = Vec::new();
-    let made = d.tags().len();
+    let mut names: Vec<Cow<'v, str>> = Vec::with_capacity(items.len());
     for item in items {
         let name = match item {
             Value::Object(m) => m.get("name").and_then(text),
@@ -309,16 +329,13 @@ pub fn tags<'v>(d: &mut Doc<'v>, tags: &Value<'v>, unique: bool) {
                 tlp.push(level);
             }
         }
-        // the tags this call made so far, compared in place
-        let made_here = d.tags().get(made..).unwrap_or_default();
-        if unique && made_here.iter().any(|t| same_name(t, &clean)) {
+        // compared in place
+        if unique && names.iter().any(|t| same_name(t, &clean)) {
             continue;
         }
-        d.tag(clean);
+        names.push(clean);
     }
-    if !tlp.is_empty() {
-        d.set("threat.indicator.marking.tlp", tlp);
-    }
+    Ok((names, tlp))
 }
 
 /// Sets `threat.indicator.type` and the indicator fields from `misp.attribute.type` and
@@ -348,25 +365,64 @@ pub fn indicator<'v>(d: &mut Doc<'v>) {
             }
         },
     };
-    let outcome = types::outcome(&t);
+    if indicator_fields(&t, value, d) {
+        d.remove(ATTR_VALUE);
+    }
+}
+
+/// Where an attribute's indicator fields go: its document (the general path), or the
+/// fields the direct path writes.
+pub trait Sink<'v> {
+    /// Sets the field at `path`.
+    fn set<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value<'v>>);
+    /// Sets the fields of the object at `parent`.
+    fn set_under(
+        &mut self,
+        parent: &'static str,
+        fields: impl IntoIterator<Item = (&'static str, Value<'v>)>,
+    );
+    /// Records an error.
+    fn error(&mut self, message: String);
+}
+
+impl<'v> Sink<'v> for Doc<'v> {
+    fn set<'p>(&mut self, path: impl Into<Path<'p>>, v: impl Into<Value<'v>>) {
+        Doc::set(self, path, v);
+    }
+
+    fn set_under(
+        &mut self,
+        parent: &'static str,
+        fields: impl IntoIterator<Item = (&'static str, Value<'v>)>,
+    ) {
+        Doc::set_under(self, parent, fields);
+    }
+
+    fn error(&mut self, message: String) {
+        Doc::error(self, message);
+    }
+}
+
+/// `threat.indicator.type` and the indicator fields of an attribute of type `t` with
+/// the value `value`, by the type table, into `d`; whether the value went whole into
+/// indicator fields (and so leaves `misp.attribute.value`).
+pub fn indicator_fields<'v>(t: &str, value: Cow<'v, str>, d: &mut impl Sink<'v>) -> bool {
+    let outcome = types::outcome(t);
     let hash_key = match outcome {
         Outcome::FilenameHash(h) => Some(h),
-        Outcome::Typed("file") => types::unknown_filename_hash(&t),
+        Outcome::Typed("file") => types::unknown_filename_hash(t),
         _ => None,
     };
     if let Some(h) = hash_key {
-        if filename_hash(d, &t, value, h) {
-            d.remove(ATTR_VALUE);
-        }
-        return;
+        return filename_hash(d, t, value, h);
     }
     if outcome == Outcome::Unmapped {
-        return;
+        return false;
     }
-    let mapped = match outcome {
+    match outcome {
         Outcome::Hash => {
             d.set(INDICATOR_TYPE, "file");
-            d.set(&[INDICATOR, ".file.hash.", &t].concat(), value);
+            d.set(&[INDICATOR, ".file.hash.", t].concat(), value);
             true
         }
         Outcome::FileName => {
@@ -376,9 +432,10 @@ pub fn indicator<'v>(d: &mut Doc<'v>) {
         }
         Outcome::Url => {
             d.set(INDICATOR_TYPE, "url");
-            if url::set_url_parts(d, "threat.indicator.url", &value).is_err() {
+            match url::parse(&value) {
+                Ok(p) => d.set_under("threat.indicator.url", url::fields(&value, p)),
                 // Relative or malformed: the value is still the indicator, as written.
-                d.set("threat.indicator.url.original", value);
+                Err(_) => d.set("threat.indicator.url.original", value),
             }
             true
         }
@@ -430,7 +487,7 @@ pub fn indicator<'v>(d: &mut Doc<'v>) {
                     true
                 }
                 None => {
-                    d.error(split_error(&t, &value, "a domain and an ip address"));
+                    d.error(split_error(t, &value, "a domain and an ip address"));
                     false
                 }
             }
@@ -446,7 +503,7 @@ pub fn indicator<'v>(d: &mut Doc<'v>) {
                     true
                 }
                 None => {
-                    d.error(split_error(&t, &value, "a host name and a port"));
+                    d.error(split_error(t, &value, "a host name and a port"));
                     false
                 }
             }
@@ -497,7 +554,7 @@ pub fn indicator<'v>(d: &mut Doc<'v>) {
                     true
                 }
                 _ => {
-                    d.error(split_error(&t, &value, "an ip address and a port"));
+                    d.error(split_error(t, &value, "an ip address and a port"));
                     false
                 }
             }
@@ -543,9 +600,6 @@ pub fn indicator<'v>(d: &mut Doc<'v>) {
             false
         }
         Outcome::FilenameHash(_) | Outcome::Unmapped => false,
-    };
-    if mapped {
-        d.remove(ATTR_VALUE);
     }
 }
 
@@ -561,7 +615,7 @@ fn split_once<'v>(value: &Cow<'v, str>, sep: char) -> Option<(Cow<'v, str>, Cow<
 
 /// `<name>|<hash>` into `file.name` and `file.hash.<key>`; false (value kept, error
 /// recorded) when there is no `|`.
-fn filename_hash<'v>(d: &mut Doc<'v>, t: &str, value: Cow<'v, str>, key: &str) -> bool {
+fn filename_hash<'v>(d: &mut impl Sink<'v>, t: &str, value: Cow<'v, str>, key: &str) -> bool {
     d.set(INDICATOR_TYPE, "file");
     match split_once(&value, '|') {
         Some((name, hash)) => {

@@ -1,8 +1,10 @@
 //! MISP: events (`ti_misp.threat`, `event.rs`) and attributes
 //! (`ti_misp.threat_attributes`, `attribute.rs`). Both map each attribute the same way
-//! (`common.rs`) by one type table (`types.rs`).
+//! (`common.rs`) by one type table (`types.rs`). `direct.rs`: one attribute read into
+//! typed fields and written without trees.
 
 pub mod attribute;
 pub mod common;
+pub mod direct;
 pub mod event;
 pub mod types;

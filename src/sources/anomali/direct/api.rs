@@ -13,10 +13,11 @@ use std::borrow::Cow;
 use super::super::common::{self, scalar_text};
 use super::super::intelligence::registrant;
 use super::super::itype;
-use super::{Fingerprint, Head, Mapping, Member, Obj, coordinate, date, scalar};
+use super::{Head, coordinate, date, scalar};
 use crate::Dataset;
+use crate::direct::{Fingerprint, Mapping, Member, Written};
 use crate::ecs::url::UrlParts;
-use crate::json::Value;
+use crate::json::{Map, Value};
 use crate::options::Options;
 use crate::{dates, expiration};
 
@@ -100,7 +101,7 @@ impl Mapping for Api {
     const NESTED: bool = true;
     const FINGERPRINT: Fingerprint = Fingerprint::Original;
     type Fields<'t> = Fields<'t>;
-    type Mapped<'t> = Ecs<'t>;
+    type Mapped<'t> = (Head<'t>, Ecs<'t>);
 
     fn slot<'f, 't>(f: &'f mut Self::Fields<'t>, name: &str) -> Option<&'f mut Option<Value<'t>>> {
         Some(match name {
@@ -151,40 +152,52 @@ impl Mapping for Api {
         map(f, rest, duration, identity, opts)
     }
 
-    fn indicator(h: &Head<'_>, e: &Ecs<'_>, i: &mut Obj<'_>) {
-        i.autonomous_system(e.as_number, e.as_organization.as_deref());
-        i.string("confidence", e.confidence);
-        i.string("description", e.description.as_deref());
-        i.email(e.email.as_deref());
-        if !e.hashes.is_empty() || e.file_path.is_some() {
-            i.object("file", |f| {
-                if !e.hashes.is_empty() {
-                    f.object("hash", |h| {
-                        for (field, hash) in &e.hashes {
-                            h.string(field, Some(hash));
-                        }
-                    });
-                }
-                f.string("path", e.file_path.as_deref());
-            });
-        }
-        i.geo(e.country.as_deref(), e.location);
-        i.string("ip", e.ip.as_deref());
-        if let Some(tlp) = &e.tlp {
-            i.object("marking", |m| m.string("tlp", Some(tlp)));
-        }
-        i.string("modified_at", e.modified_at.as_deref());
-        i.string("name", Some(&h.name));
-        i.string("provider", e.provider.as_deref());
-        i.string("type", e.indicator_type);
-        i.url(e.url.as_ref(), e.url_domain.as_deref());
+    fn key((h, _): &Self::Mapped<'_>) -> Option<String> {
+        Some(super::key(Self::DATASET, h))
+    }
+
+    fn write(
+        (h, e): Self::Mapped<'_>,
+        vendor: Map<'_>,
+        w: Written<'_>,
+        opts: &Options,
+        out: &mut Vec<u8>,
+    ) {
+        super::write_document(Self::DATASET, &h, vendor, w, opts, out, |i| {
+            i.autonomous_system(e.as_number, e.as_organization.as_deref());
+            i.string("confidence", e.confidence);
+            i.string("description", e.description.as_deref());
+            i.email(e.email.as_deref());
+            if !e.hashes.is_empty() || e.file_path.is_some() {
+                i.object("file", |f| {
+                    if !e.hashes.is_empty() {
+                        f.object("hash", |h| {
+                            for (field, hash) in &e.hashes {
+                                h.string(field, Some(hash));
+                            }
+                        });
+                    }
+                    f.string("path", e.file_path.as_deref());
+                });
+            }
+            i.geo(e.country.as_deref(), e.location);
+            i.string("ip", e.ip.as_deref());
+            if let Some(tlp) = &e.tlp {
+                i.object("marking", |m| m.string("tlp", Some(tlp)));
+            }
+            i.string("modified_at", e.modified_at.as_deref());
+            i.string("name", Some(&h.name));
+            i.string("provider", e.provider.as_deref());
+            i.string("type", e.indicator_type);
+            i.url(e.url.as_ref(), e.url_domain.as_deref());
+        });
     }
 }
 
 /// The document of `text`, an intelligence object, or `None` to leave it to the general
 /// path.
-pub fn document(text: &str, opts: &Options) -> Option<String> {
-    super::document::<Api>(text, opts)
+pub fn document(text: &str, opts: &Options) -> Option<Vec<u8>> {
+    crate::direct::document::<Api>(text, opts)
 }
 
 /// The mapping of `object` in [`super::super::intelligence`], on the fields; what stays
@@ -419,11 +432,11 @@ fn map<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::*;
     use super::*;
+    use crate::direct::testing::*;
 
     fn same_as_general(text: &str, o: &Options) -> bool {
-        super::super::testing::same_as_general::<Api>(text, o)
+        crate::direct::testing::same_as_general::<Api>(text, o)
     }
 
     /// An intelligence object with every field the mapping reads.
@@ -502,12 +515,7 @@ mod tests {
             }
         }
         assert!(events > 20, "{events} events");
-        let mut taken = 0;
-        for r in &records {
-            for o in option_sets() {
-                taken += usize::from(same_as_general(r, &o));
-            }
-        }
+        let taken = taken::<Api>(&records);
         assert!(taken > 4 * events, "{taken} taken");
     }
 

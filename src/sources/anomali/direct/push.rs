@@ -11,10 +11,11 @@ use std::borrow::Cow;
 use super::super::common;
 use super::super::itype;
 use super::super::threatstream::{self, split_detail};
-use super::{Fingerprint, Head, Mapping, Member, Obj, coordinate, date, sent, text};
+use super::{Head, coordinate, date, sent, text};
 use crate::Dataset;
+use crate::direct::{Fingerprint, Mapping, Member, Written};
 use crate::ecs::url::UrlParts;
-use crate::json::Value;
+use crate::json::{Map, Value};
 use crate::options::Options;
 use crate::{dates, expiration};
 
@@ -26,7 +27,7 @@ impl Mapping for Push {
     const NESTED: bool = false;
     const FINGERPRINT: Fingerprint = Fingerprint::Object;
     type Fields<'t> = Fields<'t>;
-    type Mapped<'t> = Ecs<'t>;
+    type Mapped<'t> = (Head<'t>, Ecs<'t>);
 
     fn slot<'f, 't>(f: &'f mut Self::Fields<'t>, name: &str) -> Option<&'f mut Option<Value<'t>>> {
         Some(match name {
@@ -76,32 +77,44 @@ impl Mapping for Push {
         map(f, rest, duration, identity, opts)
     }
 
-    fn indicator(h: &Head<'_>, e: &Ecs<'_>, i: &mut Obj<'_>) {
-        i.autonomous_system(e.as_number, e.as_organization.as_deref());
-        i.string("confidence", e.confidence);
-        i.email(e.email.as_deref());
-        if let Some((field, hash)) = &e.hash {
-            i.object("file", |f| {
-                f.object("hash", |h| h.string(field, Some(hash)));
-            });
-        }
-        i.string("first_seen", e.first_seen.as_deref());
-        i.geo(e.country.as_deref(), e.location);
-        i.string("ip", e.ip.as_deref());
-        i.string("last_seen", e.last_seen.as_deref());
-        if let Some(tlp) = e.tlp {
-            i.object("marking", |m| m.strings("tlp", [tlp]));
-        }
-        i.string("name", Some(&h.name));
-        i.string("provider", e.provider.as_deref());
-        i.string("type", e.indicator_type);
-        i.url(e.url.as_ref(), e.url_domain.as_deref());
+    fn key((h, _): &Self::Mapped<'_>) -> Option<String> {
+        Some(super::key(Self::DATASET, h))
+    }
+
+    fn write(
+        (h, e): Self::Mapped<'_>,
+        vendor: Map<'_>,
+        w: Written<'_>,
+        opts: &Options,
+        out: &mut Vec<u8>,
+    ) {
+        super::write_document(Self::DATASET, &h, vendor, w, opts, out, |i| {
+            i.autonomous_system(e.as_number, e.as_organization.as_deref());
+            i.string("confidence", e.confidence);
+            i.email(e.email.as_deref());
+            if let Some((field, hash)) = &e.hash {
+                i.object("file", |f| {
+                    f.object("hash", |h| h.string(field, Some(hash)));
+                });
+            }
+            i.string("first_seen", e.first_seen.as_deref());
+            i.geo(e.country.as_deref(), e.location);
+            i.string("ip", e.ip.as_deref());
+            i.string("last_seen", e.last_seen.as_deref());
+            if let Some(tlp) = e.tlp {
+                i.object("marking", |m| m.strings("tlp", [tlp]));
+            }
+            i.string("name", Some(&h.name));
+            i.string("provider", e.provider.as_deref());
+            i.string("type", e.indicator_type);
+            i.url(e.url.as_ref(), e.url_domain.as_deref());
+        });
     }
 }
 
 /// The document of `text`, a push, or `None` to leave it to the general path.
-pub fn document(text: &str, opts: &Options) -> Option<String> {
-    super::document::<Push>(text, opts)
+pub fn document(text: &str, opts: &Options) -> Option<Vec<u8>> {
+    crate::direct::document::<Push>(text, opts)
 }
 
 /// The fields of a push the mapping reads, each as sent (`None`: not sent).
@@ -380,11 +393,11 @@ fn map<'a>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::*;
     use super::*;
+    use crate::direct::testing::*;
 
     fn same_as_general(text: &str, o: &Options) -> bool {
-        super::super::testing::same_as_general::<Push>(text, o)
+        crate::direct::testing::same_as_general::<Push>(text, o)
     }
 
     /// A push with every field the mapping reads.
@@ -429,18 +442,11 @@ mod tests {
     fn elastic_and_golden_pushes_give_the_general_paths_documents() {
         let mut records = crate::tests::golden_inputs(Dataset::AnomaliThreatstream);
         // Elastic's sample pushes, one a line
-        let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(
-            "../shared/reference/elastic/ti_anomali/_dev/deploy/docker/sample_logs/test-threatstream-ndjson.log",
-        );
-        let sample = std::fs::read_to_string(&sample).unwrap();
-        records.extend(sample.lines().map(str::to_string));
+        records.extend(reference_lines(
+            "ti_anomali/_dev/deploy/docker/sample_logs/test-threatstream-ndjson.log",
+        ));
         assert!(records.len() > 150, "{} records", records.len());
-        let mut taken = 0;
-        for r in &records {
-            for o in option_sets() {
-                taken += usize::from(same_as_general(r, &o));
-            }
-        }
+        let taken = taken::<Push>(&records);
         assert!(taken > 300, "{taken} taken");
     }
 
