@@ -90,9 +90,11 @@ pub(crate) trait Mapping {
         None
     }
 
-    /// Writes the document: `vendor` is what stays of the vendor object.
+    /// Writes the document: `vendor` is what stays of the vendor object. (`m` is lent,
+    /// not moved: a move copies what the mapping made, and in the wasm guests a copy of
+    /// that size is a call out to the host's `memory.copy`.)
     fn write(
-        m: Self::Mapped<'_>,
+        m: &mut Self::Mapped<'_>,
         vendor: Map<'_>,
         w: Written<'_>,
         opts: &Options,
@@ -302,7 +304,7 @@ fn vendor_document<'t, M: Mapping>(
         (true, Fingerprint::Fields) => None,
     };
     let duration = duration.as_deref().unwrap_or(&opts.ioc_expiration_duration);
-    let mapped = M::map(f, &mut rest, duration, identity, opts)?;
+    let mut mapped = M::map(f, &mut rest, duration, identity, opts)?;
     let identity = match (identity, fingerprint) {
         (false, _) => None,
         (true, Some(fp)) => Some((M::key(&mapped)?, fp)),
@@ -310,7 +312,7 @@ fn vendor_document<'t, M: Mapping>(
     };
     let mut out = Vec::with_capacity(text.map_or(1024, str::len) * 2 + 1024);
     M::write(
-        mapped,
+        &mut mapped,
         Map::from_entries(rest),
         Written {
             original: original.as_deref().filter(|_| preserve),
@@ -332,12 +334,14 @@ pub(crate) struct Obj<'o> {
 }
 
 impl<'o> Obj<'o> {
+    #[inline]
     pub(crate) fn open(out: &'o mut Vec<u8>) -> Self {
         out.push(b'{');
         Obj { out, first: true }
     }
 
     /// The name of the next member (a literal, nothing to escape) and its colon.
+    #[inline]
     pub(crate) fn name(&mut self, name: &str) -> &mut Vec<u8> {
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
@@ -348,6 +352,7 @@ impl<'o> Obj<'o> {
     }
 
     /// The name of the next member, escaped as JSON needs, and its colon.
+    #[inline]
     pub(crate) fn name_escaped(&mut self, name: &str) -> &mut Vec<u8> {
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
@@ -359,6 +364,7 @@ impl<'o> Obj<'o> {
 
     /// A member named `name` (escaped as JSON needs) written by `body`, an object of
     /// its own.
+    #[inline]
     pub(crate) fn object_escaped(&mut self, name: &str, body: impl FnOnce(&mut Obj<'_>)) {
         let out = self.name_escaped(name);
         let mut inner = Obj::open(out);
@@ -367,6 +373,7 @@ impl<'o> Obj<'o> {
     }
 
     /// A string member, left out when empty (the cleanup's rule).
+    #[inline]
     pub(crate) fn string(&mut self, name: &str, v: Option<&str>) {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             let out = self.name(name);
@@ -375,12 +382,14 @@ impl<'o> Obj<'o> {
     }
 
     /// A literal string member.
+    #[inline]
     pub(crate) fn lit(&mut self, name: &str, v: &str) {
         let out = self.name(name);
         write::plain(v, out);
     }
 
     /// A list of strings, left out when nothing of it is written.
+    #[inline]
     pub(crate) fn strings<'s>(&mut self, name: &str, items: impl IntoIterator<Item = &'s str>) {
         let mut items = items.into_iter().filter(|s| !s.is_empty()).peekable();
         if items.peek().is_none() {
@@ -398,12 +407,14 @@ impl<'o> Obj<'o> {
     }
 
     /// A number member.
+    #[inline]
     pub(crate) fn number(&mut self, name: &str, n: impl serde::Serialize) {
         // writing a number into a vector cannot fail
         let _ = serde_json::to_writer(&mut *self.name(name), &n);
     }
 
     /// A member written by `body`, an object of its own.
+    #[inline]
     pub(crate) fn object(&mut self, name: &str, body: impl FnOnce(&mut Obj<'_>)) {
         let out = self.name(name);
         let mut inner = Obj::open(out);
@@ -411,6 +422,7 @@ impl<'o> Obj<'o> {
         inner.close();
     }
 
+    #[inline]
     pub(crate) fn close(self) {
         self.out.push(b'}');
     }

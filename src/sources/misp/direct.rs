@@ -102,6 +102,7 @@ impl Mapping for Attribute {
     type Fields<'t> = Fields<'t>;
     type Mapped<'t> = Made<'t>;
 
+    #[inline]
     fn slot<'f, 't>(f: &'f mut Self::Fields<'t>, name: &str) -> Option<&'f mut Option<Value<'t>>> {
         Some(match name {
             "Event" => &mut f.event,
@@ -122,6 +123,7 @@ impl Mapping for Attribute {
         })
     }
 
+    #[inline]
     fn unread(_: &mut Fields<'_>, name: &str) -> Option<bool> {
         match name {
             // a response or a list of attributes: left to the general path
@@ -148,7 +150,7 @@ impl Mapping for Attribute {
         m.fingerprint.clone()
     }
 
-    fn write(m: Made<'_>, vendor: Map<'_>, w: Written<'_>, opts: &Options, out: &mut Vec<u8>) {
+    fn write(m: &mut Made<'_>, vendor: Map<'_>, w: Written<'_>, opts: &Options, out: &mut Vec<u8>) {
         write_document(m, vendor, w, opts, out);
     }
 }
@@ -429,7 +431,7 @@ fn expire(
 /// Writes the document: the names of every object in byte order, as the general path
 /// sorts them, and nothing its cleanup would drop.
 fn write_document(
-    mut m: Made<'_>,
+    m: &mut Made<'_>,
     attribute: Map<'_>,
     w: Written<'_>,
     opts: &Options,
@@ -457,7 +459,7 @@ fn write_document(
             Some(cleanup),
             misp.name("attribute"),
         );
-        for (name, part) in [("event", m.event), ("object", m.object)] {
+        for (name, part) in [("event", m.event.take()), ("object", m.object.take())] {
             if let Some(part) = part {
                 write::value(&Value::Object(part), Some(cleanup), misp.name(name));
             }

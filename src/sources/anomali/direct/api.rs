@@ -103,6 +103,7 @@ impl Mapping for Api {
     type Fields<'t> = Fields<'t>;
     type Mapped<'t> = (Head<'t>, Ecs<'t>);
 
+    #[inline]
     fn slot<'f, 't>(f: &'f mut Self::Fields<'t>, name: &str) -> Option<&'f mut Option<Value<'t>>> {
         Some(match name {
             "created_ts" => &mut f.created_ts,
@@ -134,6 +135,7 @@ impl Mapping for Api {
         })
     }
 
+    #[inline]
     fn unread(_: &mut Fields<'_>, name: &str) -> Option<bool> {
         match name {
             // a response page and the agent's error event: left to the general path
@@ -157,13 +159,13 @@ impl Mapping for Api {
     }
 
     fn write(
-        (h, e): Self::Mapped<'_>,
+        (h, e): &mut Self::Mapped<'_>,
         vendor: Map<'_>,
         w: Written<'_>,
         opts: &Options,
         out: &mut Vec<u8>,
     ) {
-        super::write_document(Self::DATASET, &h, vendor, w, opts, out, |i| {
+        super::write_document(Self::DATASET, h, vendor, w, opts, out, |i| {
             i.autonomous_system(e.as_number, e.as_organization.as_deref());
             i.string("confidence", e.confidence);
             i.string("description", e.description.as_deref());

@@ -29,6 +29,7 @@ impl Mapping for Push {
     type Fields<'t> = Fields<'t>;
     type Mapped<'t> = (Head<'t>, Ecs<'t>);
 
+    #[inline]
     fn slot<'f, 't>(f: &'f mut Self::Fields<'t>, name: &str) -> Option<&'f mut Option<Value<'t>>> {
         Some(match name {
             "itype" => &mut f.itype,
@@ -62,6 +63,7 @@ impl Mapping for Push {
         })
     }
 
+    #[inline]
     fn unread(f: &mut Fields<'_>, name: &str) -> Option<bool> {
         f.has_value |= name == "value";
         Some(true)
@@ -82,13 +84,13 @@ impl Mapping for Push {
     }
 
     fn write(
-        (h, e): Self::Mapped<'_>,
+        (h, e): &mut Self::Mapped<'_>,
         vendor: Map<'_>,
         w: Written<'_>,
         opts: &Options,
         out: &mut Vec<u8>,
     ) {
-        super::write_document(Self::DATASET, &h, vendor, w, opts, out, |i| {
+        super::write_document(Self::DATASET, h, vendor, w, opts, out, |i| {
             i.autonomous_system(e.as_number, e.as_organization.as_deref());
             i.string("confidence", e.confidence);
             i.email(e.email.as_deref());
