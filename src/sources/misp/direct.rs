@@ -1,6 +1,6 @@
 //! `ti_misp.threat_attributes` without trees: one MISP attribute read into typed,
 //! borrowed fields and its document written straight from them (the frame is
-//! [`crate::direct`]'s).
+//! `crate::direct`'s).
 //!
 //! An attribute nests (`Event`, `Object`, `Tag`, `decay_score`): its members are read
 //! whole, as the general path reads them; the event and the object are changed in

@@ -1,6 +1,6 @@
 //! `ti_anomali.intelligence` without trees: an intelligence object of ThreatStream's
 //! API read into typed, borrowed fields and its document written straight from them
-//! (the frame is [`super`]'s).
+//! (the frame is `crate::direct`'s, the ThreatStream document [`super`]'s).
 //!
 //! An intelligence object nests (`meta`, `tags`, lists of ids and locations): its
 //! members are read whole, as the general path reads them, and those the mapping does

@@ -1,4 +1,4 @@
-//! The ThreatStream data sets without trees (the frame is [`crate::direct`]'s):
+//! The ThreatStream data sets without trees (the frame is `crate::direct`'s):
 //! [`push`] for pushed indicators, [`api`] for the API's intelligence objects, and what
 //! they share here — the parts of the document both set ([`Head`]), its writer, and
 //! the vendor fields read as the general paths read them.

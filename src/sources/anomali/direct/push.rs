@@ -1,6 +1,6 @@
 //! `ti_anomali.threatstream` without trees: a pushed indicator read into typed,
 //! borrowed fields and its document written straight from them (the frame is
-//! [`super`]'s).
+//! `crate::direct`'s, the ThreatStream document [`super`]'s).
 //!
 //! A push is one flat object of strings and numbers: a record with a nested member is
 //! left to the general path ([`super::super::threatstream`]). With identity on, the
