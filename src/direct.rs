@@ -82,11 +82,11 @@ pub(crate) trait Mapping {
     ) -> Option<Self::Mapped<'t>>;
 
     /// The document's IOC key; `None` leaves the record to the general path.
-    fn key(m: &Self::Mapped<'_>) -> Option<String>;
+    fn key(m: &mut Self::Mapped<'_>) -> Option<String>;
 
     /// The fingerprint of a [`Fingerprint::Fields`] data set; `None` leaves the record
     /// to the general path.
-    fn fingerprint(_: &Self::Mapped<'_>) -> Option<String> {
+    fn fingerprint(_: &mut Self::Mapped<'_>) -> Option<String> {
         None
     }
 
@@ -291,12 +291,7 @@ fn vendor_document<'t, M: Mapping>(
     };
     let fingerprint = match (identity, M::FINGERPRINT) {
         (false, _) => None,
-        (true, Fingerprint::Object) => {
-            let mut buf = Vec::with_capacity(2048);
-            whole.as_ref()?.write_json(&mut buf);
-            buf.push(0x1f);
-            Some(crate::doc::sha256_hex(&buf))
-        }
+        (true, Fingerprint::Object) => Some(crate::doc::fingerprint_of([Some(whole.as_ref()?)])),
         (true, Fingerprint::Original) => {
             Some(crate::doc::sha256_hex(original.as_ref()?.as_bytes()))
         }
@@ -307,8 +302,8 @@ fn vendor_document<'t, M: Mapping>(
     let mut mapped = M::map(f, &mut rest, duration, identity, opts)?;
     let identity = match (identity, fingerprint) {
         (false, _) => None,
-        (true, Some(fp)) => Some((M::key(&mapped)?, fp)),
-        (true, None) => Some((M::key(&mapped)?, M::fingerprint(&mapped)?)),
+        (true, Some(fp)) => Some((M::key(&mut mapped)?, fp)),
+        (true, None) => Some((M::key(&mut mapped)?, M::fingerprint(&mut mapped)?)),
     };
     let mut out = Vec::with_capacity(text.map_or(1024, str::len) * 2 + 1024);
     M::write(
@@ -343,21 +338,22 @@ impl<'o> Obj<'o> {
     /// The name of the next member (a literal, nothing to escape) and its colon.
     #[inline]
     pub(crate) fn name(&mut self, name: &str) -> &mut Vec<u8> {
-        if !std::mem::take(&mut self.first) {
-            self.out.push(b',');
-        }
-        write::plain(name, self.out);
-        self.out.push(b':');
-        self.out
+        self.named(name, write::plain)
     }
 
     /// The name of the next member, escaped as JSON needs, and its colon.
     #[inline]
     pub(crate) fn name_escaped(&mut self, name: &str) -> &mut Vec<u8> {
+        self.named(name, write::string)
+    }
+
+    /// The next member's comma, then its name as `write_name` writes it, and its colon.
+    #[inline]
+    fn named(&mut self, name: &str, write_name: fn(&str, &mut Vec<u8>)) -> &mut Vec<u8> {
         if !std::mem::take(&mut self.first) {
             self.out.push(b',');
         }
-        write::string(name, self.out);
+        write_name(name, self.out);
         self.out.push(b':');
         self.out
     }
@@ -366,10 +362,7 @@ impl<'o> Obj<'o> {
     /// its own.
     #[inline]
     pub(crate) fn object_escaped(&mut self, name: &str, body: impl FnOnce(&mut Obj<'_>)) {
-        let out = self.name_escaped(name);
-        let mut inner = Obj::open(out);
-        body(&mut inner);
-        inner.close();
+        Obj::nested(self.name_escaped(name), body);
     }
 
     /// A string member, left out when empty (the cleanup's rule).
@@ -416,7 +409,12 @@ impl<'o> Obj<'o> {
     /// A member written by `body`, an object of its own.
     #[inline]
     pub(crate) fn object(&mut self, name: &str, body: impl FnOnce(&mut Obj<'_>)) {
-        let out = self.name(name);
+        Obj::nested(self.name(name), body);
+    }
+
+    /// An object written by `body` into `out`, after a member's name.
+    #[inline]
+    fn nested(out: &mut Vec<u8>, body: impl FnOnce(&mut Obj<'_>)) {
         let mut inner = Obj::open(out);
         body(&mut inner);
         inner.close();
@@ -619,6 +617,25 @@ pub(crate) struct Written<'w> {
     pub rec_tags: &'w [String],
     /// `labels.ioc_key` and `labels.ioc_fingerprint`, with identity on.
     pub identity: Option<(&'w str, &'w str)>,
+}
+
+impl<'w> Written<'w> {
+    /// The document's tags, as the general path's `finish_with` orders them: the
+    /// record's, then the mapping's `own` (without those the record has, when
+    /// `unique`), and `preserve_original_event` first when the document keeps
+    /// `event.original` and no tag says so already.
+    pub(crate) fn tags<'s>(&'s self, own: &'s [Cow<'_, str>], unique: bool) -> Vec<&'s str> {
+        let mut tags: Vec<&str> = self.rec_tags.iter().map(String::as_str).collect();
+        for t in own {
+            if !(unique && self.rec_tags.iter().any(|r| r == t)) {
+                tags.push(t);
+            }
+        }
+        if self.original.is_some() && !tags.contains(&"preserve_original_event") {
+            tags.insert(0, "preserve_original_event");
+        }
+        tags
+    }
 }
 
 /// What the tests of every direct path share.

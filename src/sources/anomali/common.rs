@@ -135,14 +135,9 @@ pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
     let Some(v) = j.get_mut(field) else { return };
     let ids: Vec<Value<'v>> = match &*v {
         Value::Array(a) => {
-            let mut ids = Vec::new();
-            for item in a {
-                match scalar_text(item) {
-                    Some(s) if !s.is_empty() => ids.push(Value::from(s)),
-                    Some(_) => {}
-                    None if item.is_null() => {}
-                    None => d.error(bad(field, "a list of ids", v)),
-                }
+            let (ids, unread) = id_list_items(a);
+            for _ in 0..unread {
+                d.error(bad(field, "a list of ids", v));
             }
             ids
         }
@@ -160,6 +155,21 @@ pub fn circle_ids<'v>(j: &mut Map<'v>, d: &mut Doc<'v>, field: &str) {
     } else {
         *v = Value::Array(ids);
     }
+}
+
+/// The ids of a list of circle ids, each item's text (empty ones and nulls left out),
+/// and how many items were lists or objects, which give none.
+pub fn id_list_items<'v>(items: &[Value<'v>]) -> (Vec<Value<'v>>, usize) {
+    let (mut ids, mut unread) = (Vec::with_capacity(items.len()), 0);
+    for item in items {
+        match scalar_text(item) {
+            Some(s) if !s.is_empty() => ids.push(Value::from(s)),
+            Some(_) => {}
+            None if item.is_null() => {}
+            None => unread += 1,
+        }
+    }
+    (ids, unread)
 }
 
 /// The ids of a circle-id value that is not a list: a comma-separated string's (slices

@@ -59,7 +59,7 @@ pub const BAD_DURATION: &str = "Invalid ioc_duration_before_deletion: using defa
 const NS: &str = "anomali.threatstream";
 
 /// Fields Elastic removes after mapping (or without mapping them).
-const REMOVED: &[&str] = &[
+pub(super) const REMOVED: &[&str] = &[
     "created_by",
     "locations",
     "resource_uri",
@@ -145,39 +145,26 @@ fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
         .get("value")
         .and_then(common::scalar_text)
         .filter(|s| !s.is_empty());
-    let mut ti_type = itype_text
-        .as_deref()
-        .and_then(itype::indicator_type)
-        .or_else(|| kind.as_deref().and_then(itype::type_of_value_kind));
-    if matches!(ti_type, Some("ipv4-addr" | "ipv6-addr")) {
-        let address = value
-            .as_deref()
-            .filter(|v| crate::ecs::ip::parse(v).is_some())
-            .or_else(|| j.get("ip").and_then(Value::as_str));
-        if let Some(a) = address {
-            ti_type = Some(crate::ecs::ip::indicator_type(a));
-        }
-    }
-    if let Some(t) = ti_type {
+    if let Some(t) = indicator_type(
+        itype_text.as_deref(),
+        kind.as_deref(),
+        value.as_deref(),
+        j.get("ip"),
+    ) {
         d.set("threat.indicator.type", t);
     }
 
     // Geo, TLP, confidence, AS.
     common::set_location(&mut d, &mut j, "latitude", "longitude");
-    match j.remove("tlp") {
-        Some(Value::String(t)) if !t.trim().is_empty() => {
-            d.set("threat.indicator.marking.tlp", t.trim().to_uppercase())
-        }
-        None | Some(Value::Null) | Some(Value::String(_)) => match j.get("is_public") {
-            Some(Value::Bool(true)) => d.set("threat.indicator.marking.tlp", "WHITE"),
-            Some(Value::Bool(false)) => d.set("threat.indicator.marking.tlp", "AMBER"),
-            None | Some(Value::Null) => {}
-            Some(other) => d.error(bad("is_public", "a boolean", other)),
-        },
-        Some(other) => {
-            d.error(bad("tlp", "a tlp colour", &other));
-            j.insert("tlp", other);
-        }
+    let tlp_sent = j.remove("tlp");
+    match tlp(tlp_sent.as_ref(), j.get("is_public")) {
+        Ok(Some(t)) => d.set("threat.indicator.marking.tlp", t),
+        Ok(None) => {}
+        Err(message) => d.error(message),
+    }
+    // a `tlp` that is not text stays as sent
+    if let Some(t) = tlp_sent.filter(|t| !t.is_null() && !t.is_string()) {
+        j.insert("tlp", t);
     }
     common::set_confidence(&mut d, &j, "confidence");
     common::set_asn(&mut d, &mut j, "asn");
@@ -277,25 +264,71 @@ fn object<'v>(mut j: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     d
 }
 
+/// `threat.indicator.type` of an object: from its `itype`, else its `type`; for an
+/// address, the family of its `value`, else of its `ip`.
+pub(super) fn indicator_type(
+    itype_text: Option<&str>,
+    kind: Option<&str>,
+    value: Option<&str>,
+    ip: Option<&Value<'_>>,
+) -> Option<&'static str> {
+    let ti_type = itype_text
+        .and_then(itype::indicator_type)
+        .or_else(|| kind.and_then(itype::type_of_value_kind));
+    if !matches!(ti_type, Some("ipv4-addr" | "ipv6-addr")) {
+        return ti_type;
+    }
+    let address = value
+        .filter(|v| crate::ecs::ip::parse(v).is_some())
+        .or_else(|| ip.and_then(Value::as_str));
+    address.map(crate::ecs::ip::indicator_type).or(ti_type)
+}
+
+/// `threat.indicator.marking.tlp` of an object: its `tlp` trimmed and uppercased, else
+/// from `is_public` (`WHITE` when true, `AMBER` when false); `Err` with the message for
+/// a `tlp` or an `is_public` of another kind.
+pub(super) fn tlp(
+    tlp: Option<&Value<'_>>,
+    is_public: Option<&Value<'_>>,
+) -> Result<Option<String>, String> {
+    match tlp {
+        Some(Value::String(t)) if !t.trim().is_empty() => Ok(Some(t.trim().to_uppercase())),
+        None | Some(Value::Null) | Some(Value::String(_)) => match is_public {
+            Some(Value::Bool(true)) => Ok(Some("WHITE".into())),
+            Some(Value::Bool(false)) => Ok(Some("AMBER".into())),
+            None | Some(Value::Null) => Ok(None),
+            Some(other) => Err(bad("is_public", "a boolean", other)),
+        },
+        Some(other) => Err(bad("tlp", "a tlp colour", other)),
+    }
+}
+
+/// The name of tag `i` of `tags` (an object's `name`, or a string); `Ok(None)` for
+/// `null`, `Err` with the message for anything else.
+pub(super) fn tag_name<'v>(i: usize, t: &Value<'v>) -> Result<Option<Cow<'v, str>>, String> {
+    let name = match t {
+        Value::Object(o) => o.get("name").and_then(common::scalar_text),
+        Value::String(s) => Some(s.clone()),
+        Value::Null => return Ok(None),
+        _ => None,
+    };
+    name.map(Some).ok_or_else(|| {
+        format!(
+            "cannot read a tag name in `json.tags[{i}]`: `{}`",
+            common::show(t)
+        )
+    })
+}
+
 /// `tags[].name` → `tags`; the field leaves `j` unless unreadable.
 fn tags<'v>(d: &mut Doc<'v>, j: &mut Map<'v>) {
     match j.remove("tags") {
         Some(Value::Array(items)) => {
             for (i, t) in items.iter().enumerate() {
-                match t {
-                    Value::Object(o) => match o.get("name").and_then(common::scalar_text) {
-                        Some(name) => d.tag(name),
-                        None => d.error(format!(
-                            "cannot read a tag name in `json.tags[{i}]`: `{}`",
-                            common::show(t)
-                        )),
-                    },
-                    Value::String(s) => d.tag(s.clone()),
-                    Value::Null => {}
-                    other => d.error(format!(
-                        "cannot read a tag name in `json.tags[{i}]`: `{}`",
-                        common::show(other)
-                    )),
+                match tag_name(i, t) {
+                    Ok(Some(name)) => d.tag(name),
+                    Ok(None) => {}
+                    Err(message) => d.error(message),
                 }
             }
         }

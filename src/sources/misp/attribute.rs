@@ -214,12 +214,7 @@ fn attribute<'v>(mut a: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     }
     match object {
         Some(Value::Object(mut o)) => {
-            if let Some(list) = o.remove("Attribute") {
-                o.insert("attribute", list);
-            }
-            if let Some(mc) = o.remove("meta-category") {
-                o.insert("meta_category", mc);
-            }
+            object_names(&mut o);
             d.set("misp.object", Value::Object(o));
         }
         None | Some(Value::Null) => {}
@@ -297,14 +292,31 @@ fn object_attribute_times<'v>(d: &mut Doc<'v>) {
     let Some(Value::Array(mut list)) = d.remove("misp.object.attribute") else {
         return;
     };
-    for item in list.iter_mut() {
+    attribute_times(&mut list);
+    d.set("misp.object.attribute", list);
+}
+
+/// The `timestamp` of each of an object's attributes as a date; a value that is not one
+/// stays as it is (Elastic's `ignore_failure`).
+pub(super) fn attribute_times(list: &mut [Value<'_>]) {
+    for item in list {
         if let Some(ts) = item.get_mut("timestamp")
             && let Some(t) = common::epoch_seconds(ts)
         {
             *ts = Value::from(crate::dates::fmt_millis(t));
         }
     }
-    d.set("misp.object.attribute", list);
+}
+
+/// An attribute's `Object` with its names as Elastic renames them: `Attribute` →
+/// `attribute`, `meta-category` → `meta_category`.
+pub(super) fn object_names(o: &mut Map<'_>) {
+    if let Some(list) = o.remove("Attribute") {
+        o.insert("attribute", list);
+    }
+    if let Some(mc) = o.remove("meta-category") {
+        o.insert("meta_category", mc);
+    }
 }
 
 #[cfg(test)]

@@ -163,15 +163,9 @@ pub fn long<'v>(v: &Value<'v>) -> Option<i64> {
 /// removed (it would not index as a date) and reported.
 pub fn date_in_place<'v>(d: &mut Doc<'v>, path: &str) -> Option<DateTime<Utc>> {
     let slot = d.get_mut(path)?;
-    if slot.is_null() {
-        return None;
-    }
-    match epoch_seconds(slot) {
-        Some(t) => {
-            *slot = Value::from(dates::fmt_millis(t));
-            Some(t)
-        }
-        None => {
+    match date_value(slot) {
+        Ok(t) => t,
+        Err(()) => {
             let shown = quote(slot);
             d.remove(path);
             d.error(format!("cannot parse `{path}` as epoch seconds: `{shown}`"));
@@ -180,23 +174,37 @@ pub fn date_in_place<'v>(d: &mut Doc<'v>, path: &str) -> Option<DateTime<Utc>> {
     }
 }
 
+/// An epoch-seconds value rewritten as an ECS date in place ([`date_in_place`]):
+/// `Ok(None)` for null, `Err` (left as it is) for what is not one.
+pub(crate) fn date_value(slot: &mut Value<'_>) -> Result<Option<DateTime<Utc>>, ()> {
+    if slot.is_null() {
+        return Ok(None);
+    }
+    let t = epoch_seconds(slot).ok_or(())?;
+    *slot = Value::from(dates::fmt_millis(t));
+    Ok(Some(t))
+}
+
 /// Converts the field at `path` to a long in place; a value that is not one is removed
 /// and reported.
 pub fn long_in_place<'v>(d: &mut Doc<'v>, path: &str) {
     let Some(slot) = d.get_mut(path) else {
         return;
     };
-    if slot.is_null() {
-        return;
+    if long_value(slot).is_err() {
+        let shown = quote(slot);
+        d.remove(path);
+        d.error(format!("cannot parse `{path}` as a long: `{shown}`"));
     }
-    match long(slot) {
-        Some(n) => *slot = Value::from(n),
-        None => {
-            let shown = quote(slot);
-            d.remove(path);
-            d.error(format!("cannot parse `{path}` as a long: `{shown}`"));
-        }
+}
+
+/// A value converted to a long in place ([`long_in_place`]): null stays; `Err` (left as
+/// it is) for what is not one.
+pub(crate) fn long_value(slot: &mut Value<'_>) -> Result<(), ()> {
+    if !slot.is_null() {
+        *slot = Value::from(long(slot).ok_or(())?);
     }
+    Ok(())
 }
 
 /// Moves a string field to `to` (Elastic's `rename`); other values stay where they are.
@@ -701,27 +709,15 @@ pub struct Seen {
 ///    `decayed_at` < now.
 pub fn expire<'v>(d: &mut Doc<'v>, ctx: &Ctx, seen: Seen) {
     let now = ctx.opts.now;
-    if let Some(Value::Array(scores)) = d.get(DECAY_SCORE)
-        && !scores.is_empty()
-    {
-        let n = scores
-            .iter()
-            .filter(|s| s.get("decayed") == Some(&Value::Bool(true)))
-            .count();
-        let decayed = n as f64 >= scores.len() as f64 / 2.0;
+    if let Some(decayed) = scores_decayed(d.get(DECAY_SCORE)) {
         d.set(DECAYED, decayed);
         if decayed {
-            let at = now.checked_sub_signed(Duration::minutes(2)).unwrap_or(now);
-            d.set(DECAYED_AT, dates::fmt_millis(at));
+            d.set(DECAYED_AT, dates::fmt_millis(decayed_by_scores_at(now)));
             return;
         }
     }
     let lifetime = duration(d, ctx);
-    let base = match (seen.timestamp, seen.last_seen) {
-        (Some(a), Some(b)) => a.max(b),
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => seen.event_timestamp.unwrap_or(now),
-    };
+    let base = seen.base(now);
     let at = match expiration::add(base, lifetime) {
         Some(at) => at,
         None => {
@@ -738,6 +734,39 @@ pub fn expire<'v>(d: &mut Doc<'v>, ctx: &Ctx, seen: Seen) {
     };
     d.set(DECAYED_AT, dates::fmt_millis(at));
     d.set(DECAYED, at < now);
+}
+
+/// What a non-empty `decay_score` list says: decayed when at least half of the models
+/// say so; `None` without one.
+pub fn scores_decayed(scores: Option<&Value<'_>>) -> Option<bool> {
+    let Some(Value::Array(scores)) = scores else {
+        return None;
+    };
+    if scores.is_empty() {
+        return None;
+    }
+    let n = scores
+        .iter()
+        .filter(|s| s.get("decayed") == Some(&Value::Bool(true)))
+        .count();
+    Some(n as f64 >= scores.len() as f64 / 2.0)
+}
+
+/// `decayed_at` of an attribute its decay scores call decayed: two minutes before now.
+pub fn decayed_by_scores_at(now: DateTime<Utc>) -> DateTime<Utc> {
+    now.checked_sub_signed(Duration::minutes(2)).unwrap_or(now)
+}
+
+impl Seen {
+    /// The time the expiry is counted from: the later of the attribute's `timestamp`
+    /// and `last_seen`, else the event's timestamp, else `now`.
+    pub fn base(self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match (self.timestamp, self.last_seen) {
+            (Some(a), Some(b)) => a.max(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => self.event_timestamp.unwrap_or(now),
+        }
+    }
 }
 
 /// The expiration duration in effect: the record's `_conf` value (an empty one counts as

@@ -11,8 +11,9 @@
 
 use std::borrow::Cow;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
+use super::attribute::{attribute_times, object_names};
 use super::common::{self, Sink};
 use crate::direct::{Fingerprint, Mapping, Member, Obj, Written, write_paths};
 use crate::doc::Path;
@@ -132,22 +133,202 @@ impl Mapping for Attribute {
         }
     }
 
+    /// The mapping of `attribute` in [`super::attribute`], on the fields; what stays in
+    /// `misp.attribute` is added to `rest`.
     fn map<'t>(
-        f: Fields<'t>,
+        mut f: Fields<'t>,
         rest: &mut Vec<Member<'t>>,
         duration: &str,
         identity: bool,
         opts: &Options,
     ) -> Option<Made<'t>> {
-        map(f, rest, duration, identity, opts)
+        let now = opts.now;
+        let mut m = Made::default();
+        let mut keep = |name: &'static str, v: Option<Value<'t>>| {
+            if let Some(v) = v {
+                rest.push((Cow::Borrowed(name), v));
+            }
+        };
+        let event_field = |f: &Fields<'t>, name: &str| {
+            f.event
+                .as_ref()
+                .and_then(Value::as_object)
+                .and_then(|e| e.get(name))
+                .cloned()
+        };
+
+        // Identity, over the values as sent.
+        if identity {
+            let event_uuid = event_field(&f, "uuid");
+            m.fingerprint = Some(crate::doc::fingerprint_of([
+                event_uuid.as_ref(),
+                f.first_seen.as_ref(),
+                f.timestamp.as_ref(),
+                f.uuid.as_ref(),
+            ]));
+            let event_id = event_field(&f, "id");
+            m.key = common::key(
+                event_uuid.as_ref().or(f.event_uuid.as_ref()),
+                event_id.as_ref().or(f.event_id.as_ref()),
+                f.uuid.as_ref(),
+                f.id.as_ref(),
+            );
+        }
+
+        // @timestamp from the attribute's last change.
+        let timestamp = match f.timestamp.take() {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(common::epoch_seconds(&v)?),
+        };
+
+        let mut event = match f.event.take() {
+            Some(Value::Object(e)) => Some(e),
+            None | Some(Value::Null) => None,
+            Some(_) => return None,
+        };
+        let mut object = match f.object.take() {
+            Some(Value::Object(mut o)) => {
+                object_names(&mut o);
+                Some(o)
+            }
+            None | Some(Value::Null) => None,
+            Some(_) => return None,
+        };
+
+        // Seen times, in place and in the indicator.
+        let mut indicator = Vec::with_capacity(8);
+        let _first_seen = seen(f.first_seen.take()).ok()?.inspect(|t| {
+            let s = dates::fmt_millis(*t);
+            keep("first_seen", Some(Value::from(s.clone())));
+            indicator.push((Cow::Borrowed("first_seen"), Value::from(s)));
+        });
+        let last_seen = seen(f.last_seen.take()).ok()?.inspect(|t| {
+            let s = dates::fmt_millis(*t);
+            keep("last_seen", Some(Value::from(s.clone())));
+            indicator.push((Cow::Borrowed("last_seen"), Value::from(s)));
+        });
+
+        // The event's and the object's times.
+        let mut event_ts = None;
+        if let Some(e) = &mut event {
+            event_ts = date_in_place(e, "timestamp").ok()?;
+            date_in_place(e, "publish_timestamp").ok()?;
+            date_in_place(e, "sighting_timestamp").ok()?;
+        }
+        if let Some(o) = &mut object {
+            date_in_place(o, "timestamp").ok()?;
+        }
+
+        // Expiration.
+        let (decayed, decayed_at) = expire(
+            f.decay_score.as_ref(),
+            duration,
+            opts,
+            common::Seen {
+                timestamp,
+                last_seen,
+                event_timestamp: event_ts,
+            },
+        )?;
+        m.timestamp = dates::fmt_millis(timestamp.or(event_ts).unwrap_or(now));
+
+        // The event's analysis, the indicator, the creator, the tags, the organization.
+        if let Some(e) = &mut event {
+            match e.remove("analysis") {
+                None | Some(Value::Null) => {}
+                Some(v) => {
+                    let n = common::long(&v)?;
+                    indicator.push((Cow::Borrowed("scanner_stats"), Value::from(n)));
+                }
+            }
+        }
+        let kind = match &f.kind {
+            None | Some(Value::Null) => None,
+            Some(Value::String(t)) => Some(t),
+            // a type of another kind: an error
+            Some(_) => return None,
+        };
+        let mapped = match (kind, &f.value) {
+            (None, _) | (_, None | Some(Value::Null)) => false,
+            (Some(t), Some(v)) => {
+                let mut c = Collected::default();
+                let mapped = common::indicator_fields(t, common::text(v)?, &mut c);
+                if c.error {
+                    return None;
+                }
+                indicator.extend(c.fields);
+                mapped
+            }
+        };
+        keep("type", f.kind.take());
+        if !mapped {
+            keep("value", f.value.take());
+        }
+        if let Some(e) = &mut event
+            && let Some(Value::String(_)) = e.get("event_creator_email")
+        {
+            m.user_email = e.remove("event_creator_email");
+        }
+        if let Some(t) = &f.tag {
+            let (names, tlp) = common::tag_names(t, true).ok()?;
+            m.tags = names;
+            if !tlp.is_empty() {
+                indicator.push((
+                    Cow::Borrowed("marking.tlp"),
+                    Value::Array(tlp.into_iter().map(Value::from).collect()),
+                ));
+            }
+        }
+        if let Some(e) = &mut event
+            && let Some(Value::String(_)) = e.get("org_id")
+        {
+            m.organization_id = e.remove("org_id");
+        }
+
+        // Numbers.
+        match f.distribution.take() {
+            Some(v) if !v.is_null() => keep("distribution", Some(Value::from(common::long(&v)?))),
+            other => keep("distribution", other),
+        }
+        if let Some(o) = &mut object {
+            long_in_place(o, "distribution").ok()?;
+        }
+        if let Some(e) = &mut event {
+            for name in ["distribution", "attribute_count", "threat_level_id"] {
+                long_in_place(e, name).ok()?;
+            }
+        }
+        if let Some(o) = &mut object {
+            // anything but a list is dropped, as the general path drops it
+            if let Some(Value::Array(mut list)) = o.remove("attribute") {
+                attribute_times(&mut list);
+                o.insert("attribute", Value::Array(list));
+            }
+        }
+        keep("decay_score", f.decay_score.take());
+        for (name, v) in [
+            ("uuid", f.uuid.take()),
+            ("id", f.id.take()),
+            ("event_id", f.event_id.take()),
+            ("event_uuid", f.event_uuid.take()),
+        ] {
+            keep(name, v);
+        }
+        keep("decayed", Some(Value::Bool(decayed)));
+        keep("decayed_at", Some(Value::from(decayed_at)));
+        indicator.push((Cow::Borrowed("provider"), Value::from("misp")));
+        m.indicator = indicator;
+        m.event = event;
+        m.object = object;
+        Some(m)
     }
 
-    fn key(m: &Made<'_>) -> Option<String> {
-        m.key.clone()
+    fn key(m: &mut Made<'_>) -> Option<String> {
+        m.key.take()
     }
 
-    fn fingerprint(m: &Made<'_>) -> Option<String> {
-        m.fingerprint.clone()
+    fn fingerprint(m: &mut Made<'_>) -> Option<String> {
+        m.fingerprint.take()
     }
 
     fn write(m: &mut Made<'_>, vendor: Map<'_>, w: Written<'_>, opts: &Options, out: &mut Vec<u8>) {
@@ -164,25 +345,13 @@ pub fn document(text: &str, opts: &Options) -> Option<Vec<u8>> {
 /// `common::date_in_place` does: `Ok(None)` when absent or null, `Err` where it records
 /// an error.
 fn date_in_place(m: &mut Map<'_>, name: &str) -> Result<Option<DateTime<Utc>>, ()> {
-    match m.get_mut(name) {
-        None => Ok(None),
-        Some(v) if v.is_null() => Ok(None),
-        Some(v) => {
-            let t = common::epoch_seconds(v).ok_or(())?;
-            *v = Value::from(dates::fmt_millis(t));
-            Ok(Some(t))
-        }
-    }
+    m.get_mut(name).map_or(Ok(None), common::date_value)
 }
 
 /// A field of an object rewritten as a long in place, as `common::long_in_place` does:
 /// `Err` where it records an error.
 fn long_in_place(m: &mut Map<'_>, name: &str) -> Result<(), ()> {
-    match m.get_mut(name) {
-        Some(v) if !v.is_null() => *v = Value::from(common::long(v).ok_or(())?),
-        _ => {}
-    }
-    Ok(())
+    m.get_mut(name).map_or(Ok(()), common::long_value)
 }
 
 /// `first_seen` or `last_seen` as `common::seen` reads it: `Ok(None)` when absent or
@@ -194,224 +363,17 @@ fn seen(v: Option<Value<'_>>) -> Result<Option<DateTime<Utc>>, ()> {
     }
 }
 
-/// The mapping of `attribute` in [`super::attribute`], on the fields; what stays in
-/// `misp.attribute` is added to `rest`.
-fn map<'a>(
-    mut f: Fields<'a>,
-    rest: &mut Vec<Member<'a>>,
-    duration: &str,
-    identity: bool,
-    opts: &Options,
-) -> Option<Made<'a>> {
-    let now = opts.now;
-    let mut m = Made::default();
-    let mut keep = |name: &'static str, v: Option<Value<'a>>| {
-        if let Some(v) = v {
-            rest.push((Cow::Borrowed(name), v));
-        }
-    };
-    let event_field = |f: &Fields<'a>, name: &str| {
-        f.event
-            .as_ref()
-            .and_then(Value::as_object)
-            .and_then(|e| e.get(name))
-            .cloned()
-    };
-
-    // Identity, over the values as sent.
-    if identity {
-        let event_uuid = event_field(&f, "uuid");
-        m.fingerprint = Some(crate::doc::fingerprint_of([
-            event_uuid.as_ref(),
-            f.first_seen.as_ref(),
-            f.timestamp.as_ref(),
-            f.uuid.as_ref(),
-        ]));
-        let event_id = event_field(&f, "id");
-        m.key = common::key(
-            event_uuid.as_ref().or(f.event_uuid.as_ref()),
-            event_id.as_ref().or(f.event_id.as_ref()),
-            f.uuid.as_ref(),
-            f.id.as_ref(),
-        );
-    }
-
-    // @timestamp from the attribute's last change.
-    let timestamp = match f.timestamp.take() {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(common::epoch_seconds(&v)?),
-    };
-
-    let mut event = match f.event.take() {
-        Some(Value::Object(e)) => Some(e),
-        None | Some(Value::Null) => None,
-        Some(_) => return None,
-    };
-    let mut object = match f.object.take() {
-        Some(Value::Object(mut o)) => {
-            if let Some(list) = o.remove("Attribute") {
-                o.insert("attribute", list);
-            }
-            if let Some(mc) = o.remove("meta-category") {
-                o.insert("meta_category", mc);
-            }
-            Some(o)
-        }
-        None | Some(Value::Null) => None,
-        Some(_) => return None,
-    };
-
-    // Seen times, in place and in the indicator.
-    let mut indicator = Vec::with_capacity(8);
-    let _first_seen = seen(f.first_seen.take()).ok()?.inspect(|t| {
-        let s = dates::fmt_millis(*t);
-        keep("first_seen", Some(Value::from(s.clone())));
-        indicator.push((Cow::Borrowed("first_seen"), Value::from(s)));
-    });
-    let last_seen = seen(f.last_seen.take()).ok()?.inspect(|t| {
-        let s = dates::fmt_millis(*t);
-        keep("last_seen", Some(Value::from(s.clone())));
-        indicator.push((Cow::Borrowed("last_seen"), Value::from(s)));
-    });
-
-    // The event's and the object's times.
-    let mut event_ts = None;
-    if let Some(e) = &mut event {
-        event_ts = date_in_place(e, "timestamp").ok()?;
-        date_in_place(e, "publish_timestamp").ok()?;
-        date_in_place(e, "sighting_timestamp").ok()?;
-    }
-    if let Some(o) = &mut object {
-        date_in_place(o, "timestamp").ok()?;
-    }
-
-    // Expiration.
-    let (decayed, decayed_at) = expire(
-        f.decay_score.as_ref(),
-        duration,
-        opts,
-        [timestamp, last_seen, event_ts],
-    )?;
-    m.timestamp = dates::fmt_millis(timestamp.or(event_ts).unwrap_or(now));
-
-    // The event's analysis, the indicator, the creator, the tags, the organization.
-    if let Some(e) = &mut event {
-        match e.remove("analysis") {
-            None | Some(Value::Null) => {}
-            Some(v) => {
-                let n = common::long(&v)?;
-                indicator.push((Cow::Borrowed("scanner_stats"), Value::from(n)));
-            }
-        }
-    }
-    let kind = match &f.kind {
-        None | Some(Value::Null) => None,
-        Some(Value::String(t)) => Some(t),
-        // a type of another kind: an error
-        Some(_) => return None,
-    };
-    let mapped = match (kind, &f.value) {
-        (None, _) | (_, None | Some(Value::Null)) => false,
-        (Some(t), Some(v)) => {
-            let mut c = Collected::default();
-            let mapped = common::indicator_fields(t, common::text(v)?, &mut c);
-            if c.error {
-                return None;
-            }
-            indicator.extend(c.fields);
-            mapped
-        }
-    };
-    keep("type", f.kind.take());
-    if !mapped {
-        keep("value", f.value.take());
-    }
-    if let Some(e) = &mut event
-        && let Some(Value::String(_)) = e.get("event_creator_email")
-    {
-        m.user_email = e.remove("event_creator_email");
-    }
-    if let Some(t) = &f.tag {
-        let (names, tlp) = common::tag_names(t, true).ok()?;
-        m.tags = names;
-        if !tlp.is_empty() {
-            indicator.push((
-                Cow::Borrowed("marking.tlp"),
-                Value::Array(tlp.into_iter().map(Value::from).collect()),
-            ));
-        }
-    }
-    if let Some(e) = &mut event
-        && let Some(Value::String(_)) = e.get("org_id")
-    {
-        m.organization_id = e.remove("org_id");
-    }
-
-    // Numbers.
-    match f.distribution.take() {
-        Some(v) if !v.is_null() => keep("distribution", Some(Value::from(common::long(&v)?))),
-        other => keep("distribution", other),
-    }
-    if let Some(o) = &mut object {
-        long_in_place(o, "distribution").ok()?;
-    }
-    if let Some(e) = &mut event {
-        for name in ["distribution", "attribute_count", "threat_level_id"] {
-            long_in_place(e, name).ok()?;
-        }
-    }
-    if let Some(o) = &mut object {
-        // anything but a list is dropped, as the general path drops it
-        if let Some(Value::Array(mut list)) = o.remove("attribute") {
-            for item in list.iter_mut() {
-                if let Some(ts) = item.get_mut("timestamp")
-                    && let Some(t) = common::epoch_seconds(ts)
-                {
-                    *ts = Value::from(dates::fmt_millis(t));
-                }
-            }
-            o.insert("attribute", Value::Array(list));
-        }
-    }
-    keep("decay_score", f.decay_score.take());
-    for (name, v) in [
-        ("uuid", f.uuid.take()),
-        ("id", f.id.take()),
-        ("event_id", f.event_id.take()),
-        ("event_uuid", f.event_uuid.take()),
-    ] {
-        keep(name, v);
-    }
-    keep("decayed", Some(Value::Bool(decayed)));
-    keep("decayed_at", Some(Value::from(decayed_at)));
-    indicator.push((Cow::Borrowed("provider"), Value::from("misp")));
-    m.indicator = indicator;
-    m.event = event;
-    m.object = object;
-    Some(m)
-}
-
 /// `misp.attribute.decayed` and `decayed_at` as `common::expire` sets them, from the
-/// attribute's decay scores and `[timestamp, last_seen, the event's timestamp]`; `None`
-/// where it records an error.
+/// attribute's decay scores and the times in `seen`; `None` where it records an error.
 fn expire(
     scores: Option<&Value<'_>>,
     duration: &str,
     opts: &Options,
-    [timestamp, last_seen, event_ts]: [Option<DateTime<Utc>>; 3],
+    seen: common::Seen,
 ) -> Option<(bool, String)> {
     let now = opts.now;
-    if let Some(Value::Array(scores)) = scores
-        && !scores.is_empty()
-    {
-        let n = scores
-            .iter()
-            .filter(|s| s.get("decayed") == Some(&Value::Bool(true)))
-            .count();
-        if n as f64 >= scores.len() as f64 / 2.0 {
-            let at = now.checked_sub_signed(Duration::minutes(2)).unwrap_or(now);
-            return Some((true, dates::fmt_millis(at)));
-        }
+    if common::scores_decayed(scores) == Some(true) {
+        return Some((true, dates::fmt_millis(common::decayed_by_scores_at(now))));
     }
     let text = if duration.trim().is_empty() {
         opts.ioc_expiration_duration.as_str()
@@ -419,12 +381,7 @@ fn expire(
         duration
     };
     let lifetime = expiration::parse_duration(text).ok()?;
-    let base = match (timestamp, last_seen) {
-        (Some(a), Some(b)) => a.max(b),
-        (Some(a), None) | (None, Some(a)) => a,
-        (None, None) => event_ts.unwrap_or(now),
-    };
-    let at = expiration::add(base, lifetime)?;
+    let at = expiration::add(seen.base(now), lifetime)?;
     Some((at < now, dates::fmt_millis(at)))
 }
 
@@ -439,15 +396,7 @@ fn write_document(
 ) {
     let info = Attribute::DATASET.info();
     let cleanup = Cleanup::NullsOnly;
-    let mut tags: Vec<&str> = w.rec_tags.iter().map(String::as_str).collect();
-    for t in &m.tags {
-        if !w.rec_tags.iter().any(|r| r == t) {
-            tags.push(t);
-        }
-    }
-    if w.original.is_some() && !tags.contains(&"preserve_original_event") {
-        tags.insert(0, "preserve_original_event");
-    }
+    let tags = w.tags(&m.tags, info.unique_tags);
     let mut d = Obj::open(out);
     d.string("@timestamp", Some(&m.timestamp));
     d.constants(info);

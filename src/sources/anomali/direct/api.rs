@@ -11,9 +11,8 @@
 use std::borrow::Cow;
 
 use super::super::common::{self, scalar_text};
-use super::super::intelligence::registrant;
-use super::super::itype;
-use super::{Head, coordinate, date, scalar};
+use super::super::intelligence::{REMOVED, indicator_type, registrant, tag_name, tlp};
+use super::{Head, address, coordinate, date, ids, scalar};
 use crate::Dataset;
 use crate::direct::{Fingerprint, Mapping, Member, Written};
 use crate::ecs::url::UrlParts;
@@ -56,21 +55,6 @@ pub struct Fields<'a> {
 
 /// The ids, in the order of [`Fields::ids`].
 const IDS: [&str; 3] = ["id", "update_id", "import_session_id"];
-
-/// What the general path removes from the object without mapping it.
-fn removed(name: &str) -> bool {
-    matches!(
-        name,
-        "created_by"
-            | "locations"
-            | "resource_uri"
-            | "sort"
-            | "source_locations"
-            | "target_industry"
-            | "threatscore"
-            | "workgroups"
-    )
-}
 
 /// The ECS side of the document, as the general path sets it.
 #[derive(Default)]
@@ -140,21 +124,196 @@ impl Mapping for Api {
         match name {
             // a response page and the agent's error event: left to the general path
             "objects" | "error" => None,
-            _ => Some(!removed(name)),
+            _ => Some(!REMOVED.contains(&name)),
         }
     }
 
+    /// The mapping of `object` in [`super::super::intelligence`], on the fields; what stays
+    /// in `anomali.threatstream` is added to `rest`.
     fn map<'t>(
-        f: Fields<'t>,
+        mut f: Fields<'t>,
         rest: &mut Vec<Member<'t>>,
         duration: &str,
         identity: bool,
         opts: &Options,
     ) -> Option<(Head<'t>, Ecs<'t>)> {
-        map(f, rest, duration, identity, opts)
+        let now = opts.now;
+        let mut e = Ecs::default();
+        let mut h = Head::default();
+        let mut keep = |name: &'static str, v: Option<Value<'t>>| {
+            if let Some(v) = v.filter(|v| !v.is_null()) {
+                rest.push((Cow::Borrowed(name), v));
+            }
+        };
+        h.timestamp = dates::fmt_es(now);
+
+        // Times.
+        if date(&f.created_ts).ok()?.is_some() {
+            match f.created_ts.take() {
+                Some(Value::String(created)) => h.created = Some(created),
+                _ => return None,
+            }
+        }
+        keep("created_ts", f.created_ts.take());
+        e.modified_at = date(&f.modified_ts).ok()?.map(dates::fmt_millis);
+
+        // Expiration.
+        let dur = expiration::parse_duration(duration).ok()?;
+        let mut deletion = common::expiry(now, dur);
+        if let Some(t) = date(&f.expiration_ts).ok()? {
+            deletion = deletion.min(t);
+        }
+        if common::inactive(f.status.as_ref()) {
+            deletion = deletion.min(now);
+        }
+        keep("expiration_ts", f.expiration_ts.take());
+        keep("status", f.status.take());
+        keep(
+            "deletion_scheduled_at",
+            Some(Value::from(dates::fmt_es(deletion))),
+        );
+
+        // Type and value.
+        let itype_text = scalar(&f.itype).ok()?;
+        let kind = scalar(&f.kind).ok()?;
+        let value = f
+            .value
+            .as_ref()
+            .and_then(scalar_text)
+            .filter(|s| !s.is_empty())?;
+        e.indicator_type = indicator_type(
+            itype_text.as_deref(),
+            kind.as_deref(),
+            Some(&value),
+            f.ip.as_ref(),
+        );
+
+        // Geo, TLP, confidence, AS.
+        let lat = coordinate(f.latitude.take(), 90.0).ok()?;
+        let lon = coordinate(f.longitude.take(), 180.0).ok()?;
+        e.location = lat.zip(lon);
+        // a `tlp` that is not text, or an `is_public` not a boolean: an error
+        e.tlp = tlp(f.tlp.take().as_ref(), f.is_public.as_ref()).ok()?;
+        keep("is_public", f.is_public.take());
+        if let Some(c) = f.confidence.take().filter(|v| !v.is_null()) {
+            e.confidence = Some(common::confidence_word(common::number(&c)?));
+            keep("confidence", Some(c));
+        }
+        if let Some(asn) = &f.asn {
+            e.as_number = common::as_number(asn).ok()?;
+        }
+        e.as_organization = scalar(&f.org).ok()?;
+        e.country = scalar(&f.country).ok()?;
+        if let Some(ip) = address(&f.ip).ok()? {
+            e.ip = Some(ip.clone());
+            h.related_ip = Some(ip);
+        }
+
+        // The observable, by `type`.
+        let subtype = scalar(&f.subtype).ok()?;
+        match kind.as_deref() {
+            Some("email") => {
+                e.email = Some(value.clone());
+                h.related_user(value.clone());
+            }
+            Some("domain") => {
+                e.url_domain = Some(value.clone());
+                h.related_hosts.push(value.clone());
+            }
+            Some("url") => {
+                let parts = crate::ecs::url::parse(&value).ok()?;
+                match parts.domain.as_deref() {
+                    // an empty host: left to the general path
+                    Some("") => return None,
+                    Some(host)
+                        if !host.starts_with('[') && crate::ecs::ip::parse(host).is_none() =>
+                    {
+                        h.related_hosts.push(Cow::Owned(host.to_string()));
+                    }
+                    _ => {}
+                }
+                e.url = Some((value.clone(), parts));
+            }
+            Some("md5") => {
+                let field = subtype
+                    .as_deref()
+                    .and_then(crate::ecs::hash::field_by_name)
+                    .or_else(|| crate::ecs::hash::field_by_length(&value));
+                if let Some(field) = field {
+                    e.hashes.push((field, value.clone()));
+                }
+                h.related_hash = Some(value.clone());
+            }
+            Some("ip" | "ipv6") if e.ip.is_none() && crate::ecs::ip::parse(&value).is_some() => {
+                e.ip = Some(value.clone());
+                h.related_ip = Some(value.clone());
+            }
+            _ => {}
+        }
+        if let Some(t) = itype_text.as_deref() {
+            if t.ends_with("_ssdeep") {
+                e.hashes.retain(|(field, _)| *field != "ssdeep");
+                e.hashes.push(("ssdeep", value.clone()));
+                h.related_hash = Some(value.clone());
+            } else if t.ends_with("_file_name") {
+                e.file_path = Some(value.clone());
+            }
+        }
+        e.hashes.sort_by_key(|(field, _)| *field);
+        h.name = value;
+        keep("itype", f.itype.take());
+        keep("type", f.kind.take());
+        keep("value", f.value.take());
+        e.provider = scalar(&f.source).ok()?;
+        e.description = scalar(&f.description).ok()?;
+
+        // Ids, circles, severity, tags.
+        ids(&IDS, &mut f.ids, identity, &mut h, |name, id| {
+            keep(name, Some(id))
+        })?;
+        let circles = match f.trusted_circle_ids.take() {
+            None => Vec::new(),
+            Some(Value::Array(items)) => match common::id_list_items(&items) {
+                (ids, 0) => ids,
+                // an item that is a list or an object: an error
+                _ => return None,
+            },
+            Some(ids) => common::scalar_ids(&ids)?,
+        };
+        if !circles.is_empty() {
+            keep("trusted_circle_ids", Some(Value::Array(circles)));
+        }
+        match f.tags.take() {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                for (i, t) in items.iter().enumerate() {
+                    h.tags.extend(tag_name(i, t).ok()?);
+                }
+            }
+            Some(_) => return None,
+        }
+        match f.meta.take() {
+            None => {}
+            Some(Value::Object(mut m)) => {
+                match m.get("severity") {
+                    Some(Value::String(s)) => {
+                        h.severity = common::severity(s, opts.severity_scale);
+                    }
+                    None | Some(Value::Null) => {}
+                    Some(_) => return None,
+                }
+                if let Some(email) = registrant(&mut m) {
+                    h.related_user(email);
+                }
+                keep("meta", Some(Value::Object(m)));
+            }
+            Some(Value::Null) => {}
+            Some(_) => return None,
+        }
+        Some((h, e))
     }
 
-    fn key((h, _): &Self::Mapped<'_>) -> Option<String> {
+    fn key((h, _): &mut Self::Mapped<'_>) -> Option<String> {
         Some(super::key(Self::DATASET, h))
     }
 
@@ -200,236 +359,6 @@ impl Mapping for Api {
 /// path.
 pub fn document(text: &str, opts: &Options) -> Option<Vec<u8>> {
     crate::direct::document::<Api>(text, opts)
-}
-
-/// The mapping of `object` in [`super::super::intelligence`], on the fields; what stays
-/// in `anomali.threatstream` is added to `rest`.
-fn map<'a>(
-    mut f: Fields<'a>,
-    rest: &mut Vec<Member<'a>>,
-    duration: &str,
-    identity: bool,
-    opts: &Options,
-) -> Option<(Head<'a>, Ecs<'a>)> {
-    let now = opts.now;
-    let mut e = Ecs::default();
-    let mut h = Head::default();
-    let mut keep = |name: &'static str, v: Option<Value<'a>>| {
-        if let Some(v) = v.filter(|v| !v.is_null()) {
-            rest.push((Cow::Borrowed(name), v));
-        }
-    };
-    h.timestamp = dates::fmt_es(now);
-
-    // Times.
-    if date(&f.created_ts).ok()?.is_some() {
-        match f.created_ts.take() {
-            Some(Value::String(created)) => h.created = Some(created),
-            _ => return None,
-        }
-    }
-    keep("created_ts", f.created_ts.take());
-    e.modified_at = date(&f.modified_ts).ok()?.map(dates::fmt_millis);
-
-    // Expiration.
-    let dur = expiration::parse_duration(duration).ok()?;
-    let mut deletion = common::expiry(now, dur);
-    if let Some(t) = date(&f.expiration_ts).ok()? {
-        deletion = deletion.min(t);
-    }
-    if common::inactive(f.status.as_ref()) {
-        deletion = deletion.min(now);
-    }
-    keep("expiration_ts", f.expiration_ts.take());
-    keep("status", f.status.take());
-    keep(
-        "deletion_scheduled_at",
-        Some(Value::from(dates::fmt_es(deletion))),
-    );
-
-    // Type and value.
-    let itype_text = scalar(&f.itype).ok()?;
-    let kind = scalar(&f.kind).ok()?;
-    let value = f
-        .value
-        .as_ref()
-        .and_then(scalar_text)
-        .filter(|s| !s.is_empty())?;
-    let mut ti_type = itype_text
-        .as_deref()
-        .and_then(itype::indicator_type)
-        .or_else(|| kind.as_deref().and_then(itype::type_of_value_kind));
-    if matches!(ti_type, Some("ipv4-addr" | "ipv6-addr")) {
-        let address = Some(&*value)
-            .filter(|v| crate::ecs::ip::parse(v).is_some())
-            .or_else(|| f.ip.as_ref().and_then(Value::as_str));
-        if let Some(a) = address {
-            ti_type = Some(crate::ecs::ip::indicator_type(a));
-        }
-    }
-    e.indicator_type = ti_type;
-
-    // Geo, TLP, confidence, AS.
-    let lat = coordinate(f.latitude.take(), 90.0).ok()?;
-    let lon = coordinate(f.longitude.take(), 180.0).ok()?;
-    e.location = lat.zip(lon);
-    e.tlp = match f.tlp.take() {
-        Some(Value::String(t)) if !t.trim().is_empty() => Some(t.trim().to_uppercase()),
-        None | Some(Value::Null) | Some(Value::String(_)) => match &f.is_public {
-            Some(Value::Bool(true)) => Some("WHITE".into()),
-            Some(Value::Bool(false)) => Some("AMBER".into()),
-            None | Some(Value::Null) => None,
-            Some(_) => return None,
-        },
-        Some(_) => return None,
-    };
-    keep("is_public", f.is_public.take());
-    if let Some(c) = f.confidence.take().filter(|v| !v.is_null()) {
-        e.confidence = Some(common::confidence_word(common::number(&c)?));
-        keep("confidence", Some(c));
-    }
-    if let Some(asn) = &f.asn {
-        e.as_number = common::as_number(asn).ok()?;
-    }
-    e.as_organization = scalar(&f.org).ok()?;
-    e.country = scalar(&f.country).ok()?;
-    match &f.ip {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s.is_empty() => {}
-        Some(Value::String(s)) if crate::ecs::ip::parse(s).is_some() => {
-            e.ip = Some(s.clone());
-            h.related_ip = Some(s.clone());
-        }
-        Some(_) => return None,
-    }
-
-    // The observable, by `type`.
-    let subtype = scalar(&f.subtype).ok()?;
-    match kind.as_deref() {
-        Some("email") => {
-            e.email = Some(value.clone());
-            h.related_user(value.clone());
-        }
-        Some("domain") => {
-            e.url_domain = Some(value.clone());
-            h.related_hosts.push(value.clone());
-        }
-        Some("url") => {
-            let parts = crate::ecs::url::parse(&value).ok()?;
-            match parts.domain.as_deref() {
-                // an empty host: left to the general path
-                Some("") => return None,
-                Some(host) if !host.starts_with('[') && crate::ecs::ip::parse(host).is_none() => {
-                    h.related_hosts.push(Cow::Owned(host.to_string()));
-                }
-                _ => {}
-            }
-            e.url = Some((value.clone(), parts));
-        }
-        Some("md5") => {
-            let field = subtype
-                .as_deref()
-                .and_then(crate::ecs::hash::field_by_name)
-                .or_else(|| crate::ecs::hash::field_by_length(&value));
-            if let Some(field) = field {
-                e.hashes.push((field, value.clone()));
-            }
-            h.related_hash = Some(value.clone());
-        }
-        Some("ip" | "ipv6") if e.ip.is_none() && crate::ecs::ip::parse(&value).is_some() => {
-            e.ip = Some(value.clone());
-            h.related_ip = Some(value.clone());
-        }
-        _ => {}
-    }
-    if let Some(t) = itype_text.as_deref() {
-        if t.ends_with("_ssdeep") {
-            e.hashes.retain(|(field, _)| *field != "ssdeep");
-            e.hashes.push(("ssdeep", value.clone()));
-            h.related_hash = Some(value.clone());
-        } else if t.ends_with("_file_name") {
-            e.file_path = Some(value.clone());
-        }
-    }
-    e.hashes.sort_by_key(|(field, _)| *field);
-    h.name = value;
-    keep("itype", f.itype.take());
-    keep("type", f.kind.take());
-    keep("value", f.value.take());
-    e.provider = scalar(&f.source).ok()?;
-    e.description = scalar(&f.description).ok()?;
-
-    // Ids, circles, severity, tags.
-    for (name, id) in IDS.into_iter().zip(&mut f.ids) {
-        let id = match id.take() {
-            None | Some(Value::Null) => continue,
-            Some(Value::String(s)) => Value::String(s),
-            Some(other) => Value::String(scalar_text(&other)?),
-        };
-        if identity && name == "id" {
-            h.id = Some(id.clone());
-        }
-        keep(name, Some(id));
-    }
-    let circles = match f.trusted_circle_ids.take() {
-        None => Vec::new(),
-        Some(Value::Array(items)) => {
-            let mut ids = Vec::with_capacity(items.len());
-            for item in items {
-                match scalar_text(&item) {
-                    Some(s) if !s.is_empty() => ids.push(Value::from(s)),
-                    Some(_) => {}
-                    None if item.is_null() => {}
-                    None => return None,
-                }
-            }
-            ids
-        }
-        Some(ids) => common::scalar_ids(&ids)?,
-    };
-    if !circles.is_empty() {
-        keep("trusted_circle_ids", Some(Value::Array(circles)));
-    }
-    match f.tags.take() {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for t in items {
-                match t {
-                    Value::Object(mut o) => {
-                        let name = match o.remove("name") {
-                            Some(Value::String(s)) => s,
-                            Some(other) => scalar_text(&other)?,
-                            None => return None,
-                        };
-                        h.tags.push(name);
-                    }
-                    Value::String(s) => h.tags.push(s),
-                    Value::Null => {}
-                    _ => return None,
-                }
-            }
-        }
-        Some(_) => return None,
-    }
-    match f.meta.take() {
-        None => {}
-        Some(Value::Object(mut m)) => {
-            match m.get("severity") {
-                Some(Value::String(s)) => {
-                    h.severity = common::severity(s, opts.severity_scale);
-                }
-                None | Some(Value::Null) => {}
-                Some(_) => return None,
-            }
-            if let Some(email) = registrant(&mut m) {
-                h.related_user(email);
-            }
-            keep("meta", Some(Value::Object(m)));
-        }
-        Some(Value::Null) => {}
-        Some(_) => return None,
-    }
-    Some((h, e))
 }
 
 #[cfg(test)]

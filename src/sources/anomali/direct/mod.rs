@@ -90,6 +90,17 @@ fn sent(v: &Option<Value<'_>>) -> bool {
     v.as_ref().is_some_and(|v| !v.is_null())
 }
 
+/// An address field as `common::set_ip` reads it: `Ok(None)` for nothing, `null` or
+/// `""`, `Err` for what is not a valid address (an error there).
+fn address<'a>(v: &Option<Value<'a>>) -> Result<Option<Cow<'a, str>>, ()> {
+    match v {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) if crate::ecs::ip::parse(s).is_some() => Ok(Some(s.clone())),
+        Some(_) => Err(()),
+    }
+}
+
 /// A latitude or longitude as `set_location` reads it: `Ok(None)` for nothing or
 /// `null`, `Err` for what is not a number within `limit`.
 fn coordinate(v: Option<Value<'_>>, limit: f64) -> Result<Option<f64>, ()> {
@@ -100,6 +111,31 @@ fn coordinate(v: Option<Value<'_>>, limit: f64) -> Result<Option<f64>, ()> {
             .map(Some)
             .ok_or(()),
     }
+}
+
+/// The ids named `names` among the fields `ids`, as the general path keeps them
+/// (`common::stringify`: numbers and booleans written out as strings), each handed to
+/// `keep`; `id` also to the head with identity on (for the IOC key). `None` for an id
+/// that is a list or an object (an error there).
+fn ids<'a>(
+    names: &[&'static str],
+    ids: &mut [Option<Value<'a>>],
+    identity: bool,
+    h: &mut Head<'a>,
+    mut keep: impl FnMut(&'static str, Value<'a>),
+) -> Option<()> {
+    for (name, id) in names.iter().zip(ids) {
+        let id = match id.take() {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(s)) => Value::String(s),
+            Some(other) => Value::String(super::common::scalar_text(&other)?),
+        };
+        if identity && *name == "id" {
+            h.id = Some(id.clone());
+        }
+        keep(name, id);
+    }
+    Some(())
 }
 
 /// Writes the document: the names of every object in byte order, as the general path
@@ -114,15 +150,7 @@ fn write_document(
     indicator: impl FnOnce(&mut Obj<'_>),
 ) {
     let info = dataset.info();
-    let mut tags: Vec<&str> = w
-        .rec_tags
-        .iter()
-        .map(String::as_str)
-        .chain(h.tags.iter().map(|t| t.as_ref()))
-        .collect();
-    if w.original.is_some() && !tags.contains(&"preserve_original_event") {
-        tags.insert(0, "preserve_original_event");
-    }
+    let tags = w.tags(&h.tags, info.unique_tags);
     let mut d = Obj::open(out);
     d.string("@timestamp", Some(&h.timestamp));
     d.object("anomali", |a| {

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 use super::super::common;
 use super::super::itype;
 use super::super::threatstream::{self, split_detail};
-use super::{Head, coordinate, date, sent, text};
+use super::{Head, address, coordinate, date, ids, sent, text};
 use crate::Dataset;
 use crate::direct::{Fingerprint, Mapping, Member, Written};
 use crate::ecs::url::UrlParts;
@@ -69,17 +69,195 @@ impl Mapping for Push {
         Some(true)
     }
 
+    /// The mapping of `indicator` in [`super::threatstream`], on the fields; what stays in
+    /// `anomali.threatstream` is added to `rest`. `None` where the general path would record
+    /// an error, or reads a value in a way this path does not.
     fn map<'t>(
-        f: Fields<'t>,
+        mut f: Fields<'t>,
         rest: &mut Vec<Member<'t>>,
         duration: &str,
         identity: bool,
         opts: &Options,
     ) -> Option<(Head<'t>, Ecs<'t>)> {
-        map(f, rest, duration, identity, opts)
+        let now = opts.now;
+        let mut e = Ecs::default();
+        let mut h = Head::default();
+        let keep = |rest: &mut Vec<Member<'t>>, name: &'static str, v: Value<'t>| {
+            if !v.is_null() && v.as_str() != Some("") {
+                rest.push((Cow::Borrowed(name), v));
+            }
+        };
+
+        // Type and value.
+        let itype_text = text(&f.itype).ok()?;
+        let kind = text(&f.value_type).ok()?;
+        let mut ti_type = itype_text
+            .as_deref()
+            .and_then(itype::indicator_type)
+            .or_else(|| kind.as_deref().and_then(itype::type_of_value_kind));
+        let value_field = threatstream::value_field(ti_type, kind.as_deref(), |name| {
+            f.value_field(name).is_some_and(sent)
+        })?;
+        let value = match f.value_field(value_field)? {
+            Some(Value::String(s)) if !s.is_empty() => s.clone(),
+            // a number written out, or no value (an error): left to the general path
+            _ => return None,
+        };
+        if matches!(ti_type, Some("ipv4-addr" | "ipv6-addr"))
+            && let Some(Value::String(ip)) = &f.srcip
+        {
+            ti_type = Some(crate::ecs::ip::indicator_type(ip));
+        }
+        match ti_type {
+            Some(t) => e.indicator_type = Some(t),
+            // the value takes the place of a member named `value`: left to the general path
+            None if f.has_value => return None,
+            None => rest.push((Cow::Borrowed("value"), Value::String(value.clone()))),
+        }
+        h.name = value;
+
+        // Dates and @timestamp.
+        let added = date(&f.added_at).ok()?;
+        let vendor_deleted = date(&f.deleted_at).ok()?;
+        if let Some(t) = added {
+            keep(rest, "added_at", Value::from(dates::fmt_millis(t)));
+        }
+        e.first_seen = date(&f.date_first).ok()?.map(dates::fmt_millis);
+        e.last_seen = date(&f.date_last).ok()?.map(dates::fmt_millis);
+        h.timestamp = match added.or(vendor_deleted) {
+            Some(t) => dates::fmt_millis(t),
+            None => dates::fmt_es(now),
+        };
+
+        // Expiration.
+        let mut deleted = match vendor_deleted {
+            Some(t) => t,
+            None => {
+                let dur = expiration::parse_duration(duration).ok()?;
+                common::expiry(added.unwrap_or(now), dur)
+            }
+        };
+        if common::inactive(f.state.as_ref()) && deleted > now {
+            deleted = now;
+        }
+        keep(rest, "deleted_at", Value::from(dates::fmt_millis(deleted)));
+        if let Some(state) = f.state.take() {
+            keep(rest, "state", state);
+        }
+
+        // Geo, TLP, confidence, AS.
+        let lat = coordinate(f.lat.take(), 90.0).ok()?;
+        let lon = coordinate(f.lon.take(), 180.0).ok()?;
+        e.location = lat.zip(lon);
+        if let Some(c) = f.classification.take() {
+            e.tlp = threatstream::tlp(&c).ok()?;
+            keep(rest, "classification", c);
+        }
+        if let Some(c) = f.confidence.take().filter(|v| !v.is_null()) {
+            e.confidence = Some(common::confidence_word(common::number(&c)?));
+            keep(rest, "confidence", c);
+        }
+        if let Some(asn) = &f.asn {
+            e.as_number = common::as_number(asn).ok()?;
+        }
+        e.as_organization = text(&f.org).ok()?;
+
+        // The observables.
+        e.email = text(&f.email).ok()?;
+        if let Some(email) = &e.email
+            && email.contains('@')
+        {
+            h.related_user.push(email.clone());
+        }
+        if let Some(ip) = address(&f.srcip).ok()? {
+            e.ip = Some(ip.clone());
+            h.related_ip = Some(ip);
+        }
+        let mut url_host = None;
+        if let Some(url) = text(&f.url).ok()? {
+            let parts = crate::ecs::url::parse(&url).ok()?;
+            // a URL with an empty host is tagged with it and keeps `domain`: left to the
+            // general path
+            if parts.domain.as_deref() == Some("") {
+                return None;
+            }
+            url_host.clone_from(&parts.domain);
+            e.url = Some((url, parts));
+        }
+        if let Some(domain) = text(&f.domain).ok()? {
+            let url_has_domain = e.url.as_ref().is_some_and(|(_, p)| p.domain.is_some());
+            if url_has_domain {
+                keep(rest, "domain", Value::String(domain.clone()));
+            } else {
+                e.url_domain = Some(domain.clone());
+            }
+            h.related_hosts.push(domain);
+        } else if let Some(domain) = f.domain.take() {
+            keep(rest, "domain", domain);
+        }
+        if let Some(host) = url_host.filter(|h| threatstream::is_host_name(h))
+            && !h.related_hosts.iter().any(|d| *d == host)
+        {
+            h.related_hosts.push(Cow::Owned(host));
+        }
+        e.country = text(&f.country).ok()?;
+        if let Some(hash) = text(&f.md5).ok()? {
+            match threatstream::hash_field(itype_text.as_deref(), &hash) {
+                Some(field) => e.hash = Some((field, hash.clone())),
+                None => keep(rest, "md5", Value::String(hash.clone())),
+            }
+            h.related_hash = Some(hash);
+        }
+        e.provider = text(&f.source).ok()?;
+
+        // Severity, circles, tags, ids.
+        match &f.severity {
+            Some(Value::String(s)) => h.severity = common::severity(s, opts.severity_scale),
+            None | Some(Value::Null) => {}
+            Some(_) => return None,
+        }
+        if let Some(s) = f.severity.take() {
+            keep(rest, "severity", s);
+        }
+        let circles = match &f.trusted_circle_ids {
+            None => Vec::new(),
+            // a list is a nested value: never here
+            Some(ids) => common::scalar_ids(ids)?,
+        };
+        if !circles.is_empty() {
+            rest.push((Cow::Borrowed("trusted_circle_ids"), Value::Array(circles)));
+        }
+        match f.detail.take() {
+            None | Some(Value::Null) => {}
+            Some(Value::String(Cow::Borrowed(s))) => h.tags.extend(
+                split_detail(s)
+                    .into_iter()
+                    .filter(|t| !t.is_empty())
+                    .map(Cow::Borrowed),
+            ),
+            Some(Value::String(Cow::Owned(s))) => h.tags.extend(
+                split_detail(&s)
+                    .into_iter()
+                    .filter(|t| !t.is_empty())
+                    .map(|t| Cow::Owned(t.to_string())),
+            ),
+            Some(_) => return None,
+        }
+        ids(&IDS, &mut f.ids, identity, &mut h, |name, id| {
+            keep(rest, name, id)
+        })?;
+        for (name, v) in [
+            ("itype", f.itype.take()),
+            ("value_type", f.value_type.take()),
+        ] {
+            if let Some(v) = v {
+                keep(rest, name, v);
+            }
+        }
+        Some((h, e))
     }
 
-    fn key((h, _): &Self::Mapped<'_>) -> Option<String> {
+    fn key((h, _): &mut Self::Mapped<'_>) -> Option<String> {
         Some(super::key(Self::DATASET, h))
     }
 
@@ -189,208 +367,6 @@ pub struct Ecs<'a> {
     url: Option<(Cow<'a, str>, UrlParts)>,
     /// `url.domain` from `domain`, when the URL gave none.
     url_domain: Option<Cow<'a, str>>,
-}
-
-/// The mapping of `indicator` in [`super::threatstream`], on the fields; what stays in
-/// `anomali.threatstream` is added to `rest`. `None` where the general path would record
-/// an error, or reads a value in a way this path does not.
-fn map<'a>(
-    mut f: Fields<'a>,
-    rest: &mut Vec<Member<'a>>,
-    duration: &str,
-    identity: bool,
-    opts: &Options,
-) -> Option<(Head<'a>, Ecs<'a>)> {
-    let now = opts.now;
-    let mut e = Ecs::default();
-    let mut h = Head::default();
-    let keep = |rest: &mut Vec<Member<'a>>, name: &'static str, v: Value<'a>| {
-        if !v.is_null() && v.as_str() != Some("") {
-            rest.push((Cow::Borrowed(name), v));
-        }
-    };
-
-    // Type and value.
-    let itype_text = text(&f.itype).ok()?;
-    let kind = text(&f.value_type).ok()?;
-    let mut ti_type = itype_text
-        .as_deref()
-        .and_then(itype::indicator_type)
-        .or_else(|| kind.as_deref().and_then(itype::type_of_value_kind));
-    let value_field = threatstream::value_field(ti_type, kind.as_deref(), |name| {
-        f.value_field(name).is_some_and(sent)
-    })?;
-    let value = match f.value_field(value_field)? {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        // a number written out, or no value (an error): left to the general path
-        _ => return None,
-    };
-    if matches!(ti_type, Some("ipv4-addr" | "ipv6-addr"))
-        && let Some(Value::String(ip)) = &f.srcip
-    {
-        ti_type = Some(crate::ecs::ip::indicator_type(ip));
-    }
-    match ti_type {
-        Some(t) => e.indicator_type = Some(t),
-        // the value takes the place of a member named `value`: left to the general path
-        None if f.has_value => return None,
-        None => rest.push((Cow::Borrowed("value"), Value::String(value.clone()))),
-    }
-    h.name = value;
-
-    // Dates and @timestamp.
-    let added = date(&f.added_at).ok()?;
-    let vendor_deleted = date(&f.deleted_at).ok()?;
-    if let Some(t) = added {
-        keep(rest, "added_at", Value::from(dates::fmt_millis(t)));
-    }
-    e.first_seen = date(&f.date_first).ok()?.map(dates::fmt_millis);
-    e.last_seen = date(&f.date_last).ok()?.map(dates::fmt_millis);
-    h.timestamp = match added.or(vendor_deleted) {
-        Some(t) => dates::fmt_millis(t),
-        None => dates::fmt_es(now),
-    };
-
-    // Expiration.
-    let mut deleted = match vendor_deleted {
-        Some(t) => t,
-        None => {
-            let dur = expiration::parse_duration(duration).ok()?;
-            common::expiry(added.unwrap_or(now), dur)
-        }
-    };
-    if common::inactive(f.state.as_ref()) && deleted > now {
-        deleted = now;
-    }
-    keep(rest, "deleted_at", Value::from(dates::fmt_millis(deleted)));
-    if let Some(state) = f.state.take() {
-        keep(rest, "state", state);
-    }
-
-    // Geo, TLP, confidence, AS.
-    let lat = coordinate(f.lat.take(), 90.0).ok()?;
-    let lon = coordinate(f.lon.take(), 180.0).ok()?;
-    e.location = lat.zip(lon);
-    if let Some(c) = f.classification.take() {
-        e.tlp = threatstream::tlp(&c).ok()?;
-        keep(rest, "classification", c);
-    }
-    if let Some(c) = f.confidence.take().filter(|v| !v.is_null()) {
-        e.confidence = Some(common::confidence_word(common::number(&c)?));
-        keep(rest, "confidence", c);
-    }
-    if let Some(asn) = &f.asn {
-        e.as_number = common::as_number(asn).ok()?;
-    }
-    e.as_organization = text(&f.org).ok()?;
-
-    // The observables.
-    e.email = text(&f.email).ok()?;
-    if let Some(email) = &e.email
-        && email.contains('@')
-    {
-        h.related_user.push(email.clone());
-    }
-    match &f.srcip {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s.is_empty() => {}
-        Some(Value::String(s)) if crate::ecs::ip::parse(s).is_some() => {
-            e.ip = Some(s.clone());
-            h.related_ip = Some(s.clone());
-        }
-        Some(_) => return None,
-    }
-    let mut url_host = None;
-    if let Some(url) = text(&f.url).ok()? {
-        let parts = crate::ecs::url::parse(&url).ok()?;
-        // a URL with an empty host is tagged with it and keeps `domain`: left to the
-        // general path
-        if parts.domain.as_deref() == Some("") {
-            return None;
-        }
-        url_host.clone_from(&parts.domain);
-        e.url = Some((url, parts));
-    }
-    if let Some(domain) = text(&f.domain).ok()? {
-        let url_has_domain = e.url.as_ref().is_some_and(|(_, p)| p.domain.is_some());
-        if url_has_domain {
-            keep(rest, "domain", Value::String(domain.clone()));
-        } else {
-            e.url_domain = Some(domain.clone());
-        }
-        h.related_hosts.push(domain);
-    } else if let Some(domain) = f.domain.take() {
-        keep(rest, "domain", domain);
-    }
-    if let Some(host) = url_host.filter(|h| threatstream::is_host_name(h))
-        && !h.related_hosts.iter().any(|d| *d == host)
-    {
-        h.related_hosts.push(Cow::Owned(host));
-    }
-    e.country = text(&f.country).ok()?;
-    if let Some(hash) = text(&f.md5).ok()? {
-        match threatstream::hash_field(itype_text.as_deref(), &hash) {
-            Some(field) => e.hash = Some((field, hash.clone())),
-            None => keep(rest, "md5", Value::String(hash.clone())),
-        }
-        h.related_hash = Some(hash);
-    }
-    e.provider = text(&f.source).ok()?;
-
-    // Severity, circles, tags, ids.
-    match &f.severity {
-        Some(Value::String(s)) => h.severity = common::severity(s, opts.severity_scale),
-        None | Some(Value::Null) => {}
-        Some(_) => return None,
-    }
-    if let Some(s) = f.severity.take() {
-        keep(rest, "severity", s);
-    }
-    let circles = match &f.trusted_circle_ids {
-        None => Vec::new(),
-        // a list is a nested value: never here
-        Some(ids) => common::scalar_ids(ids)?,
-    };
-    if !circles.is_empty() {
-        rest.push((Cow::Borrowed("trusted_circle_ids"), Value::Array(circles)));
-    }
-    match f.detail.take() {
-        None | Some(Value::Null) => {}
-        Some(Value::String(Cow::Borrowed(s))) => h.tags.extend(
-            split_detail(s)
-                .into_iter()
-                .filter(|t| !t.is_empty())
-                .map(Cow::Borrowed),
-        ),
-        Some(Value::String(Cow::Owned(s))) => h.tags.extend(
-            split_detail(&s)
-                .into_iter()
-                .filter(|t| !t.is_empty())
-                .map(|t| Cow::Owned(t.to_string())),
-        ),
-        Some(_) => return None,
-    }
-    for (name, id) in IDS.into_iter().zip(&mut f.ids) {
-        let id = match id.take() {
-            None => continue,
-            Some(Value::Null) => Value::Null,
-            Some(Value::String(s)) => Value::String(s),
-            Some(other) => Value::String(common::scalar_text(&other)?),
-        };
-        if identity && name == "id" {
-            h.id = Some(id.clone());
-        }
-        keep(rest, name, id);
-    }
-    for (name, v) in [
-        ("itype", f.itype.take()),
-        ("value_type", f.value_type.take()),
-    ] {
-        if let Some(v) = v {
-            keep(rest, name, v);
-        }
-    }
-    Some((h, e))
 }
 
 #[cfg(test)]
