@@ -15,7 +15,9 @@
 //! record's identity and `event.original`, the writer's steps, the tests' harness — and
 //! a data set's side (the `Mapping` trait) is its fields, its mapping and its document:
 //! `sources::anomali::direct` (ThreatStream pushes and API objects) and
-//! `sources::misp::direct` (MISP attributes).
+//! `sources::misp::direct` (MISP attributes). A MISP event, one record of many
+//! documents, has a direct path of its own that writes with this module's writer
+//! (`sources::misp::whole`).
 //!
 //! A direct path gives what the general path gives, byte for byte, or nothing: whatever
 //! it does not take exactly as the general path does — another envelope, `_conf` as an
@@ -127,6 +129,11 @@ pub(crate) fn document<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>
             }
         }
     })
+}
+
+/// [`document`] as a data set's [`crate::DirectFn`]: the one document pushed to `out`.
+pub(crate) fn one<M: Mapping>(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
+    document::<M>(text, opts).map(|d| out.push(d)).is_some()
 }
 
 /// What an envelope holds.
@@ -333,6 +340,13 @@ impl<'o> Obj<'o> {
     pub(crate) fn open(out: &'o mut Vec<u8>) -> Self {
         out.push(b'{');
         Obj { out, first: true }
+    }
+
+    /// An object `out` holds the opening of already, members and all: the next member
+    /// follows a comma.
+    #[inline]
+    pub(crate) fn resume(out: &'o mut Vec<u8>) -> Self {
+        Obj { out, first: false }
     }
 
     /// The name of the next member (a literal, nothing to escape) and its colon.
@@ -770,17 +784,7 @@ pub(crate) mod testing {
         if let Some(doc) = &direct {
             let general = crate::general_json(M::DATASET, text, o);
             if general.len() == 1 && general[0] != *doc {
-                let g = &general[0];
-                let at = g
-                    .bytes()
-                    .zip(doc.bytes())
-                    .position(|(a, b)| a != b)
-                    .unwrap_or(0);
-                eprintln!(
-                    "DIFF general {}\nDIFF direct  {}",
-                    &g[at.saturating_sub(60)..],
-                    &doc[at.saturating_sub(60)..]
-                );
+                show_difference(&general[0], doc);
             }
             assert_eq!(
                 general,
@@ -789,6 +793,20 @@ pub(crate) mod testing {
             );
         }
         direct.is_some()
+    }
+
+    /// Prints where two documents part, and what follows.
+    pub fn show_difference(general: &str, direct: &str) {
+        let at = general
+            .bytes()
+            .zip(direct.bytes())
+            .position(|(a, b)| a != b)
+            .unwrap_or(0);
+        eprintln!(
+            "DIFF general {}\nDIFF direct  {}",
+            &general[at.saturating_sub(60)..],
+            &direct[at.saturating_sub(60)..]
+        );
     }
 
     /// `record` with `name` set to `value` (its own member replaced, else added last).
@@ -896,7 +914,7 @@ pub(crate) mod testing {
     }
 
     /// A fixed sequence of numbers below `n` (xorshift).
-    fn sequence() -> impl FnMut(usize) -> usize {
+    pub fn sequence() -> impl FnMut(usize) -> usize {
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
         move |n: usize| {
             state ^= state << 13;

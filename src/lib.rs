@@ -153,9 +153,10 @@ pub struct DatasetInfo {
     pub direct: Option<DirectFn>,
 }
 
-/// A data set's path from a record's text to its one document's JSON, or `None` to leave
-/// the record to the general path (see `crate::direct`).
-pub type DirectFn = fn(&str, &Options) -> Option<Vec<u8>>;
+/// A data set's path from a record's text to its documents' JSON, each pushed to the
+/// list; `false`, with nothing pushed, leaves the record to the general path (see
+/// `crate::direct`).
+pub type DirectFn = fn(&str, &Options, &mut Vec<Vec<u8>>) -> bool;
 
 const ANOMALI_FEED: &[(&str, &str)] = &[
     (
@@ -182,10 +183,10 @@ macro_rules! data_stream {
 /// Every data set, in one list.
 #[rustfmt::skip]
 pub const DATASETS: &[DatasetInfo] = &[
-    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(sources::anomali::direct::push::document) },
-    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(sources::anomali::direct::api::document) },
-    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING), direct: None },
-    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING), direct: Some(sources::misp::direct::document) },
+    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(direct::one::<sources::anomali::direct::push::Push>) },
+    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(direct::one::<sources::anomali::direct::api::Api>) },
+    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING), direct: Some(sources::misp::whole::documents) },
+    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING), direct: Some(direct::one::<sources::misp::direct::Attribute>) },
 ];
 
 impl Dataset {
@@ -302,12 +303,17 @@ fn transform_raw(
     }
     if let Some(direct) = info.direct
         && let Ok(text) = raw.text()
-        && let Some(json) = direct(text, opts)
     {
-        return emit(Finished {
-            body: Body::Written(json),
-            error: false,
-        });
+        let mut written = Vec::new();
+        if direct(text, opts, &mut written) {
+            for json in written {
+                emit(Finished {
+                    body: Body::Written(json),
+                    error: false,
+                });
+            }
+            return;
+        }
     }
     transform_tree(info, raw, opts, emit);
 }

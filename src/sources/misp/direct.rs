@@ -63,9 +63,9 @@ pub struct Made<'a> {
 /// The indicator fields [`common::indicator_fields`] sets, by their paths under
 /// `threat.indicator`; whether it recorded an error.
 #[derive(Default)]
-struct Collected<'a> {
-    fields: Vec<(Cow<'a, str>, Value<'a>)>,
-    error: bool,
+pub(super) struct Collected<'a> {
+    pub(super) fields: Vec<(Cow<'a, str>, Value<'a>)>,
+    pub(super) error: bool,
 }
 
 impl<'a> Sink<'a> for Collected<'a> {
@@ -344,19 +344,19 @@ pub fn document(text: &str, opts: &Options) -> Option<Vec<u8>> {
 /// An epoch-seconds field of an object rewritten as a date in place, as
 /// `common::date_in_place` does: `Ok(None)` when absent or null, `Err` where it records
 /// an error.
-fn date_in_place(m: &mut Map<'_>, name: &str) -> Result<Option<DateTime<Utc>>, ()> {
+pub(super) fn date_in_place(m: &mut Map<'_>, name: &str) -> Result<Option<DateTime<Utc>>, ()> {
     m.get_mut(name).map_or(Ok(None), common::date_value)
 }
 
 /// A field of an object rewritten as a long in place, as `common::long_in_place` does:
 /// `Err` where it records an error.
-fn long_in_place(m: &mut Map<'_>, name: &str) -> Result<(), ()> {
+pub(super) fn long_in_place(m: &mut Map<'_>, name: &str) -> Result<(), ()> {
     m.get_mut(name).map_or(Ok(()), common::long_value)
 }
 
 /// `first_seen` or `last_seen` as `common::seen` reads it: `Ok(None)` when absent or
 /// null (and then removed), `Err` where it records an error.
-fn seen(v: Option<Value<'_>>) -> Result<Option<DateTime<Utc>>, ()> {
+pub(super) fn seen(v: Option<Value<'_>>) -> Result<Option<DateTime<Utc>>, ()> {
     match v {
         None | Some(Value::Null) => Ok(None),
         Some(v) => common::seen_time(&v).map(Some).ok_or(()),
@@ -365,7 +365,7 @@ fn seen(v: Option<Value<'_>>) -> Result<Option<DateTime<Utc>>, ()> {
 
 /// `misp.attribute.decayed` and `decayed_at` as `common::expire` sets them, from the
 /// attribute's decay scores and the times in `seen`; `None` where it records an error.
-fn expire(
+pub(super) fn expire(
     scores: Option<&Value<'_>>,
     duration: &str,
     opts: &Options,
@@ -447,7 +447,7 @@ fn write_document(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::direct::testing::*;
 
@@ -462,7 +462,7 @@ mod tests {
     const NAMES: &str = "type value first_seen last_seen timestamp distribution decay_score uuid id event_id event_uuid Event Object Tag decayed decayed_at comment response Attribute message json _conf.ioc_expiration_duration _conf.identity";
 
     /// Values of MISP's own kinds, beside [`VALUES`].
-    const MISP_VALUES: &[&str] = &[
+    pub(crate) const MISP_VALUES: &[&str] = &[
         "\"1617875568\"",
         "\"1617875568.25\"",
         "1617875568",

@@ -52,7 +52,7 @@ const EVENT_DROPPED: &[&str] = &["EventReport", "Galaxy", "RelatedEvent", "Shado
 /// Event parts mapped on their own (`Orgc`, `Tag`) or not kept (`Org`).
 const EVENT_APART: &[&str] = &["Org", "Orgc", "Tag"];
 /// Attribute parts Elastic removes.
-const ATTRIBUTE_DROPPED: &[&str] = &["Galaxy", "ShadowAttribute"];
+pub(super) const ATTRIBUTE_DROPPED: &[&str] = &["Galaxy", "ShadowAttribute"];
 
 /// Maps one record.
 pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
@@ -391,7 +391,7 @@ fn item_doc<'v>(
 /// The post-split JSON of one document, as Elastic's agent would have sent it:
 /// `{"Event":{…meta, "Attribute": attr or [], "Object": object + its attribute, or []}}`,
 /// keys sorted. Written straight from the parts (no copy of the event per document).
-fn split_original<'v>(
+pub(super) fn split_original<'v>(
     meta: &Map<'v>,
     attr: Option<&Value<'v>>,
     object: Option<&Map<'v>>,
@@ -524,7 +524,7 @@ struct EventPart<'v> {
 }
 
 /// Whether an event's field is kept under `misp.event`: not dropped, not mapped apart.
-fn kept_in_event(name: &str) -> bool {
+pub(super) fn kept_in_event(name: &str) -> bool {
     !EVENT_DROPPED.contains(&name) && !EVENT_APART.contains(&name)
 }
 
