@@ -292,8 +292,19 @@ fn transform_raw(
         if count > opts.limits.max_documents {
             return emit(too_many(info, count, text, &opts.tags, opts));
         }
-        let mut docs = Vec::new();
+        let (mut docs, mut written) = (Vec::new(), Vec::new());
         for (i, item) in list.items.iter().enumerate() {
+            if let Some(direct) = s.direct
+                && direct(item, opts, &mut written)
+            {
+                for json in written.drain(..) {
+                    emit(Finished {
+                        body: Body::Written(json),
+                        error: false,
+                    });
+                }
+                continue;
+            }
             stream::map_item(s, i, item, list.field, &ctx, &mut docs);
             for d in docs.drain(..) {
                 emit(finish(info, d, text, &opts.tags, opts));

@@ -41,6 +41,10 @@ pub struct Streaming {
     /// Maps item `index` of the list at `field` into `out` (what the tree path does for
     /// each item), given the item read and its text.
     pub item: for<'v> fn(usize, Value<'v>, &str, &str, &Ctx<'v>, &mut Vec<Doc<'v>>),
+    /// An item's documents written straight from its text, when the data set has such a
+    /// path and the item is one it takes (else `false`, and [`Streaming::item`] maps
+    /// it): the documents [`Streaming::item`] gives, byte for byte.
+    pub direct: Option<crate::DirectFn>,
 }
 
 /// Whether `raw` opens (after a byte-order mark and white space) with `[`, or with `{`

@@ -126,6 +126,7 @@ pub const STREAMING: Streaming = Streaming {
     split: split_response,
     documents: item_documents,
     item: |i, item, _, field, ctx, out| list_item(i, item, field, ctx, out),
+    direct: Some(super::whole::listed_documents),
 };
 
 fn split_response(text: &str) -> Option<Items<'_>> {

@@ -41,6 +41,18 @@ type Field<'t> = (Cow<'t, str>, Value<'t>);
 /// The documents of `text`, a whole MISP event, each pushed to `out`; `false`, with
 /// nothing pushed, to leave the record to the general path.
 pub fn documents(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
+    event_documents(text, false, opts, out)
+}
+
+/// [`documents`] of an item of a whole response or list, `{"Event":{…}}` (a post-split
+/// item's `event.original` is then its own post-split JSON, not its text).
+pub fn listed_documents(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
+    event_documents(text, true, opts, out)
+}
+
+/// The documents of `text`, a MISP event (`listed`: an item of a list), each pushed to
+/// `out`; `false`, with nothing pushed, to leave it to the general path.
+fn event_documents(text: &str, listed: bool, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
     let limits = &opts.limits;
     // what the general path reads within the limits, and a record it reads as it is
     if text.len() > limits.max_input_bytes.min(limits.max_string_bytes)
@@ -58,7 +70,7 @@ pub fn documents(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
     let Some(Value::Object(meta)) = record.remove("Event") else {
         return false;
     };
-    match event(text, meta, opts) {
+    match event(text, listed, meta, opts) {
         Some(docs) => {
             out.extend(docs);
             true
@@ -78,11 +90,21 @@ fn list<'t>(v: Option<Value<'t>>) -> Option<Vec<Value<'t>>> {
 
 /// The documents of the event `meta`, the record `text`, or `None` for the general
 /// path.
-fn event<'t>(text: &'t str, mut meta: Map<'t>, opts: &Options) -> Option<Vec<Vec<u8>>> {
+fn event<'t>(
+    text: &'t str,
+    listed: bool,
+    mut meta: Map<'t>,
+    opts: &Options,
+) -> Option<Vec<Vec<u8>>> {
     let attrs = meta.remove("Attribute");
     let objects = meta.remove("Object");
     if matches!(attrs, Some(Value::Object(_))) || matches!(objects, Some(Value::Object(_))) {
-        return post_split(text, &meta, attrs, objects, opts).map(|d| vec![d]);
+        let original = if listed {
+            Original::Split
+        } else {
+            Original::Record(text)
+        };
+        return post_split(original, &meta, attrs, objects, opts).map(|d| vec![d]);
     }
     let attrs = list(attrs)?;
     let mut listed = Vec::new();
@@ -138,12 +160,21 @@ fn single<'t>(v: Option<Value<'t>>) -> Option<Option<Map<'t>>> {
     }
 }
 
-/// The one document of Elastic's post-split record `text` (an event with one
-/// attribute, one object with one attribute, or both), as `event::event` maps it: the
-/// object's attribute, when there is an object, is the indicator and the event's
-/// attribute its context. `None` for the general path.
+/// What a post-split event's document keeps as `event.original`, when it keeps one.
+#[derive(Clone, Copy)]
+enum Original<'t> {
+    /// The record's text.
+    Record(&'t str),
+    /// The event's post-split JSON (`event::split_original`): an item of a list.
+    Split,
+}
+
+/// The one document of Elastic's post-split record (an event with one attribute, one
+/// object with one attribute, or both), as `event::event` maps it: the object's
+/// attribute, when there is an object, is the indicator and the event's attribute its
+/// context. `None` for the general path.
 fn post_split<'t>(
-    text: &'t str,
+    original: Original<'t>,
     meta: &Map<'t>,
     attrs: Option<Value<'t>>,
     objects: Option<Value<'t>>,
@@ -153,16 +184,34 @@ fn post_split<'t>(
         return None;
     }
     let attr = single(attrs)?;
-    let (written, obj_attr) = match single(objects)? {
+    let (object_sent, obj_attr) = match single(objects)? {
         Some(mut o) => {
             let oa = single(o.remove("Attribute"))?;
-            (Some(object(o)?), oa)
+            (Some(o), oa)
         }
         None => (None, None),
     };
-    let preserve = crate::preserves(opts, &opts.tags);
+    let original = match (crate::preserves(opts, &opts.tags), original) {
+        (false, _) => None,
+        (true, Original::Record(text)) => Some(Cow::Borrowed(text)),
+        (true, Original::Split) => {
+            let (a, oa) = (
+                attr.clone().map(Value::Object),
+                obj_attr.clone().map(Value::Object),
+            );
+            Some(Cow::Owned(split_original(
+                meta,
+                a.as_ref(),
+                object_sent.as_ref(),
+                oa.as_ref(),
+            )))
+        }
+    };
+    let written = match object_sent {
+        Some(o) => Some(object(o)?),
+        None => None,
+    };
     let shared = Shared::of(meta, false, opts)?;
-    let original = preserve.then_some(Cow::Borrowed(text));
     match written {
         Some(o) => shared.document(obj_attr, attr, Some(&o), original, opts),
         None => shared.document(attr, None, None, original, opts),
@@ -752,6 +801,19 @@ mod tests {
             let ev = with(&with(&ev, "Attribute", &attrs), "Object", &objects);
             let o = &sets[next(sets.len())];
             taken += usize::from(same_as_general(&record(&ev), o));
+            // in a whole response, item by item
+            if next(4) == 0 {
+                let response = format!(
+                    r#"{{"response":[{},{}]}}"#,
+                    record(&ev),
+                    record(&full_event())
+                );
+                assert_eq!(
+                    crate::transform_text_to_json(Dataset::MispThreat, &response, o),
+                    crate::general_json(Dataset::MispThreat, &response, o),
+                    "{response}\n{o:?}"
+                );
+            }
         }
         assert!(taken * 5 > 1500, "{taken} of 1500 taken");
     }
