@@ -20,6 +20,10 @@
 //! Anything else (no `Event`, an event or attribute that is not an object) is an error
 //! document.
 //!
+//! Most events take a direct path (`whole.rs`), which writes these same documents
+//! without trees; this module stays their definition, and what that path does not take
+//! (errors among them) comes here.
+//!
 //! # ECS fields set
 //!
 //! `@timestamp` (the event's `timestamp`, its last change), `event.kind/category/type`,
