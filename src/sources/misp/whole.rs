@@ -1,8 +1,9 @@
-//! `ti_misp.threat` whole events without document trees: an event read once, what its
+//! `ti_misp.threat` events without document trees: an event read once, what its
 //! documents share written once, each document written straight from its item.
 //!
 //! A whole event (`{"Event":{…}}` with `Attribute` and `Object` as lists) gives one
-//! document per attribute and per object attribute ([`super::event`]). Its documents
+//! document per attribute and per object attribute ([`super::event`]); Elastic's
+//! post-split record (one attribute, one object with one attribute, or both) gives one. Its documents
 //! share most of what they hold: the constants, `@timestamp` and `event`, `misp.event`,
 //! `misp.orgc`, the tags, `user`, the event's indicator fields. The general path maps
 //! the event once and copies that part into each document's tree; this path writes each
@@ -11,13 +12,14 @@
 //! functions: [`common`], [`super::direct`]) and writes the document from the shared
 //! bytes and the attribute.
 //!
-//! It takes a record that is exactly `{"Event":{…}}` with lists (or nothing) for
-//! `Attribute` and `Object`, at least one item, within the limits, and nothing the
-//! general mapping answers with an error; everything else — a post-split record, a
-//! response (mapped item by item), an envelope, `_conf` settings, an item that is not an
-//! object, an unreadable time or number anywhere — goes the general path, which gives
-//! the same documents this path would, byte for byte, and the error documents this one
-//! never writes.
+//! It takes a record that is exactly `{"Event":{…}}` — with lists (or nothing) for
+//! `Attribute` and `Object` and at least one item, or post-split — within the limits,
+//! and nothing the general mapping answers with an error; also each such event of a
+//! whole response or list ([`listed_documents`], from `crate::stream`). Everything
+//! else — an envelope, `_conf` settings, an item that is not an object, an event
+//! without items, an unreadable time or number anywhere — goes the general path, which
+//! gives the same documents this path would, byte for byte, and the error documents
+//! this one never writes.
 
 use std::borrow::Cow;
 
@@ -38,8 +40,8 @@ const CLEANUP: Cleanup = Cleanup::NullsOnly;
 /// A field of `threat.indicator`, by its path under it.
 type Field<'t> = (Cow<'t, str>, Value<'t>);
 
-/// The documents of `text`, a whole MISP event, each pushed to `out`; `false`, with
-/// nothing pushed, to leave the record to the general path.
+/// The documents of `text`, a MISP event (whole or post-split), each pushed to `out`;
+/// `false`, with nothing pushed, to leave the record to the general path.
 pub fn documents(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
     event_documents(text, false, opts, out)
 }
@@ -107,7 +109,7 @@ fn event<'t>(
         return post_split(original, &meta, attrs, objects, opts).map(|d| vec![d]);
     }
     let attrs = list(attrs)?;
-    let mut listed = Vec::new();
+    let mut objects_items = Vec::new();
     let mut count = attrs.len();
     for o in list(objects)? {
         let Value::Object(mut o) = o else {
@@ -115,7 +117,7 @@ fn event<'t>(
         };
         let items = list(o.remove("Attribute"))?;
         count += items.len();
-        listed.push((o, items));
+        objects_items.push((o, items));
     }
     // an event without items is one document of its own; more than the limit, an
     // error document
@@ -132,7 +134,7 @@ fn event<'t>(
         };
         docs.push(shared.document(Some(a), None, None, original, opts)?);
     }
-    for (o, items) in listed {
+    for (o, items) in objects_items {
         // as sent, for the items' `event.original`
         let sent = preserve.then(|| o.clone());
         let written = object(o)?;
@@ -259,9 +261,8 @@ struct Shared<'t> {
 
 impl<'t> Shared<'t> {
     /// The event's part of its documents, as `event::event_part` maps it (`None` where
-    /// it records an error).
-    /// `many`: the event has more than one document, none keeping `event.original`
-    /// (the opening is written once for them all).
+    /// it records an error). With `many` (the event has more than one document) and no
+    /// document keeping `event.original`, their opening is written once for them all.
     fn of(meta: &Map<'t>, many: bool, opts: &Options) -> Option<Self> {
         let preserve = crate::preserves(opts, &opts.tags);
         let mut ev = meta.cloned_where(kept_in_event);
