@@ -497,6 +497,23 @@ fn clean_attribute<'v>(v: Option<Value<'v>>, field: &str, d: &mut Doc<'v>) -> Op
     }
 }
 
+/// The raw values Elastic fingerprints a document of an event by (field names in sorted
+/// order: `Attribute.first_seen`, `Attribute.uuid`, `Object.Attribute.uuid`,
+/// `Event.timestamp`), from the event's attribute, the object's attribute and the event's
+/// `timestamp`, each as sent.
+pub(super) fn fingerprinted<'a, 'v>(
+    attr: Option<&'a Map<'v>>,
+    obj_attr: Option<&'a Map<'v>>,
+    event_timestamp: Option<&'a Value<'v>>,
+) -> [Option<&'a Value<'v>>; 4] {
+    [
+        attr.and_then(|m| m.get("first_seen")),
+        attr.and_then(|m| m.get("uuid")),
+        obj_attr.and_then(|m| m.get("uuid")),
+        event_timestamp,
+    ]
+}
+
 /// The event's own values a document's identity reads, as the event has them (before its
 /// mapping converts its `timestamp`): taken apart first, so that a post-split event's
 /// fields can be moved into its document.
@@ -602,15 +619,12 @@ fn split_doc<'v>(
     let attr = clean_attribute(attr, "Event.Attribute", &mut d);
     let obj_attr = clean_attribute(obj_attr, "Event.Object.Attribute", &mut d);
 
-    // Identity over the raw values Elastic fingerprints (field names in sorted order:
-    // Attribute.first_seen, Attribute.uuid, Object.Attribute.uuid, Event.timestamp).
     if ctx.opts.identity {
-        d.fingerprint_over([
-            attr.as_ref().and_then(|m| m.get("first_seen")),
-            attr.as_ref().and_then(|m| m.get("uuid")),
-            obj_attr.as_ref().and_then(|m| m.get("uuid")),
+        d.fingerprint_over(fingerprinted(
+            attr.as_ref(),
+            obj_attr.as_ref(),
             ids.timestamp.as_ref(),
-        ]);
+        ));
     }
     let indicator = if promote {
         obj_attr.as_ref()

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 
 use super::common::{self, Seen};
 use super::direct::{Collected, date_in_place, expire, long_in_place, seen};
-use super::event::{ATTRIBUTE_DROPPED, kept_in_event, split_original};
+use super::event::{ATTRIBUTE_DROPPED, fingerprinted, kept_in_event, split_original};
 use crate::direct::{Obj, Written, write_paths};
 use crate::doc::fingerprint_of;
 use crate::json::{Map, Value, write};
@@ -399,26 +399,22 @@ impl<'t> Shared<'t> {
         let a = a.map(clean);
         let mut context = context.map(clean);
         let identity = if opts.identity {
-            // the values Elastic fingerprints: the event's attribute's `first_seen` and
-            // `uuid`, the object's attribute's `uuid`
+            // an object's document: its attribute is the indicator, the event's the
+            // context
             let (event_attr, object_attr) = match object {
                 None => (a.as_ref(), None),
                 Some(_) => (context.as_ref(), a.as_ref()),
             };
-            fn field<'m, 'v>(m: Option<&'m Map<'v>>, name: &str) -> Option<&'m Value<'v>> {
-                m.and_then(|m| m.get(name))
-            }
-            let fingerprint = fingerprint_of([
-                field(event_attr, "first_seen"),
-                field(event_attr, "uuid"),
-                field(object_attr, "uuid"),
+            let fingerprint = fingerprint_of(fingerprinted(
+                event_attr,
+                object_attr,
                 self.event_timestamp.as_ref(),
-            ]);
+            ));
             let key = common::key(
                 self.event_uuid.as_ref(),
                 self.event_id.as_ref(),
-                field(a.as_ref(), "uuid"),
-                field(a.as_ref(), "id"),
+                a.as_ref().and_then(|m| m.get("uuid")),
+                a.as_ref().and_then(|m| m.get("id")),
             )?;
             Some((key, fingerprint))
         } else {
