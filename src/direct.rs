@@ -136,6 +136,23 @@ pub(crate) fn one<M: Mapping>(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>
     document::<M>(text, opts).map(|d| out.push(d)).is_some()
 }
 
+/// The document of `text`, an item of a whole response that `crate::stream` splits, as
+/// the data set's streamed item gives it: the item's members are all vendor fields (no
+/// envelope, no settings), and a document that keeps `event.original` (the item's JSON
+/// as the general path writes it) is left to the general path.
+pub(crate) fn item<M: Mapping>(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
+    let limits = &opts.limits;
+    if crate::preserves(opts, &opts.tags)
+        || text.len() > limits.max_input_bytes.min(limits.max_string_bytes)
+        || limits.max_depth < 2
+    {
+        return false;
+    }
+    vendor_document::<M>(Vendor::Text(text, Place::Envelope), &opts.tags, opts)
+        .map(|d| out.push(d))
+        .is_some()
+}
+
 /// What an envelope holds.
 enum Inner<'a> {
     /// The vendor JSON as text (`message`).

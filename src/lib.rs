@@ -901,6 +901,16 @@ mod tests {
             "42".to_string(),
             "{}".to_string(),
             attr(4, r#","first_seen":"not a date""#),
+            // names a record's direct path reads as settings or envelopes: an item's
+            // are vendor fields
+            attr(
+                5,
+                r#","_conf.identity":"true","_conf.ioc_expiration_duration":"1d""#,
+            ),
+            r#"{"message":"{\"type\":\"md5\",\"value\":\"aa\"}","tags":["t"]}"#.to_string(),
+            r#"{"json":{"type":"md5","value":"aa"}}"#.to_string(),
+            // pretty-printed, as MISP writes a response
+            attr(6, "").replace(',', ",\n    "),
         ];
         let list = items.join(",");
         let mut records = vec![

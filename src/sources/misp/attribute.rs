@@ -133,7 +133,7 @@ pub const STREAMING: Streaming = Streaming {
     split: split_response,
     documents: |_| 1,
     item: |i, item, text, field, ctx, out| out.push(streamed_item(i, item, text, field, ctx)),
-    direct: None,
+    direct: Some(crate::direct::item::<super::direct::Attribute>),
 };
 
 fn split_response(text: &str) -> Option<Items<'_>> {
