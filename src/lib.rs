@@ -297,12 +297,7 @@ fn transform_raw(
             if let Some(direct) = s.direct
                 && direct(item, opts, &mut written)
             {
-                for json in written.drain(..) {
-                    emit(Finished {
-                        body: Body::Written(json),
-                        error: false,
-                    });
-                }
+                emit_written(written.drain(..), emit);
                 continue;
             }
             stream::map_item(s, i, item, list.field, &ctx, &mut docs);
@@ -317,16 +312,20 @@ fn transform_raw(
     {
         let mut written = Vec::new();
         if direct(text, opts, &mut written) {
-            for json in written {
-                emit(Finished {
-                    body: Body::Written(json),
-                    error: false,
-                });
-            }
-            return;
+            return emit_written(written, emit);
         }
     }
     transform_tree(info, raw, opts, emit);
+}
+
+/// Hands on the documents a direct path wrote.
+fn emit_written(written: impl IntoIterator<Item = Vec<u8>>, emit: &mut dyn FnMut(Finished<'_>)) {
+    for json in written {
+        emit(Finished {
+            body: Body::Written(json),
+            error: false,
+        });
+    }
 }
 
 /// The documents of `text` made the general way (never a data set's direct path), as

@@ -419,31 +419,40 @@ fn write_document(
             write::value(id, Some(cleanup), o.name("id"))
         });
     }
-    // written as they are: the cleanup keeps empty strings
     if !tags.is_empty() {
-        let out = d.name("tags");
-        out.push(b'[');
-        for (i, t) in tags.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write::string(t, out);
-        }
-        out.push(b']');
+        tag_list(&tags, d.name("tags"));
     }
     d.object("threat", |t| {
         t.feed(info);
         t.object("indicator", |i| write_paths(&mut m.indicator, cleanup, i));
     });
     if let Some(email) = &m.user_email {
-        d.object("user", |u| {
-            write::value(email, Some(cleanup), u.name("email"));
-            if email.as_str().is_some_and(|s| !s.is_empty()) {
-                u.strings("roles", ["reporting_user"]);
-            }
-        });
+        user_object(email, d.name("user"));
     }
     d.close();
+}
+
+/// A MISP document's `tags`, written as they are (the cleanup keeps empty strings).
+pub(super) fn tag_list(tags: &[&str], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, t) in tags.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write::string(t, out);
+    }
+    out.push(b']');
+}
+
+/// A MISP document's `user`: the event creator's `email`, and the role a non-empty one
+/// gives.
+pub(super) fn user_object(email: &Value<'_>, out: &mut Vec<u8>) {
+    let mut u = Obj::open(out);
+    write::value(email, Some(Cleanup::NullsOnly), u.name("email"));
+    if email.as_str().is_some_and(|s| !s.is_empty()) {
+        u.strings("roles", ["reporting_user"]);
+    }
+    u.close();
 }
 
 #[cfg(test)]

@@ -56,7 +56,7 @@ const EVENT_DROPPED: &[&str] = &["EventReport", "Galaxy", "RelatedEvent", "Shado
 /// Event parts mapped on their own (`Orgc`, `Tag`) or not kept (`Org`).
 const EVENT_APART: &[&str] = &["Org", "Orgc", "Tag"];
 /// Attribute parts Elastic removes.
-pub(super) const ATTRIBUTE_DROPPED: &[&str] = &["Galaxy", "ShadowAttribute"];
+const ATTRIBUTE_DROPPED: &[&str] = &["Galaxy", "ShadowAttribute"];
 
 /// Maps one record.
 pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
@@ -481,9 +481,7 @@ impl Json for Merged<'_> {
 fn clean_attribute<'v>(v: Option<Value<'v>>, field: &str, d: &mut Doc<'v>) -> Option<Map<'v>> {
     match v? {
         Value::Object(mut m) => {
-            for k in ATTRIBUTE_DROPPED {
-                m.remove(k);
-            }
+            drop_parts(&mut m);
             Some(m)
         }
         Value::Null => None,
@@ -494,6 +492,22 @@ fn clean_attribute<'v>(v: Option<Value<'v>>, field: &str, d: &mut Doc<'v>) -> Op
             ));
             None
         }
+    }
+}
+
+/// An attribute without the parts Elastic drops.
+pub(super) fn drop_parts(attribute: &mut Map<'_>) {
+    for k in ATTRIBUTE_DROPPED {
+        attribute.remove(k);
+    }
+}
+
+/// An event's object as its documents keep it: its references dropped, `meta-category`
+/// renamed `meta_category`.
+pub(super) fn object_names(o: &mut Map<'_>) {
+    o.remove("ObjectReference");
+    if let Some(mc) = o.remove("meta-category") {
+        o.insert("meta_category", mc);
     }
 }
 
@@ -639,10 +653,7 @@ fn split_doc<'v>(
     );
 
     let object = object.map(|mut o| {
-        o.remove("ObjectReference");
-        if let Some(mc) = o.remove("meta-category") {
-            o.insert("meta_category", mc);
-        }
+        object_names(&mut o);
         o
     });
     if promote {

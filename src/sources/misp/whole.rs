@@ -26,8 +26,8 @@ use std::borrow::Cow;
 use chrono::{DateTime, Utc};
 
 use super::common::{self, Seen};
-use super::direct::{Collected, date_in_place, expire, long_in_place, seen};
-use super::event::{ATTRIBUTE_DROPPED, fingerprinted, kept_in_event, split_original};
+use super::direct::{Collected, date_in_place, expire, long_in_place, seen, tag_list, user_object};
+use super::event::{drop_parts, fingerprinted, kept_in_event, object_names, split_original};
 use crate::direct::{Obj, Written, write_paths};
 use crate::doc::fingerprint_of;
 use crate::json::{Map, Value, write};
@@ -224,10 +224,7 @@ fn post_split<'t>(
 /// `meta-category` renamed, its time and number converted (`None` where the general
 /// path records an error).
 fn object(mut o: Map<'_>) -> Option<Vec<u8>> {
-    o.remove("ObjectReference");
-    if let Some(mc) = o.remove("meta-category") {
-        o.insert("meta_category", mc);
-    }
+    object_names(&mut o);
     date_in_place(&mut o, "timestamp").ok()?;
     long_in_place(&mut o, "distribution").ok()?;
     let mut out = Vec::with_capacity(256);
@@ -323,23 +320,11 @@ impl<'t> Shared<'t> {
         let mut tags = Vec::new();
         let names = tagged.tags(&own_tags, Dataset::MispThreat.info().unique_tags);
         if !names.is_empty() {
-            tags.push(b'[');
-            for (i, t) in names.iter().enumerate() {
-                if i > 0 {
-                    tags.push(b',');
-                }
-                write::string(t, &mut tags);
-            }
-            tags.push(b']');
+            tag_list(&names, &mut tags);
         }
         let mut user = Vec::new();
         if let Some(email) = &email {
-            let mut u = Obj::open(&mut user);
-            write::value(email, Some(CLEANUP), u.name("email"));
-            if email.as_str().is_some_and(|s| !s.is_empty()) {
-                u.strings("roles", ["reporting_user"]);
-            }
-            u.close();
+            user_object(email, &mut user);
         }
         let mut shared = Shared {
             event_timestamp: meta.get("timestamp").cloned(),
@@ -391,9 +376,7 @@ impl<'t> Shared<'t> {
         opts: &Options,
     ) -> Option<Vec<u8>> {
         let clean = |mut m: Map<'t>| {
-            for k in ATTRIBUTE_DROPPED {
-                m.remove(k);
-            }
+            drop_parts(&mut m);
             m
         };
         let a = a.map(clean);
