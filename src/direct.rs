@@ -32,7 +32,7 @@ use std::borrow::Cow;
 use crate::ecs::url::UrlParts;
 use crate::envelope::{add_tags, is_raw_field, names_an_envelope};
 use crate::json::{Json, Map, Value, members, write};
-use crate::options::Options;
+use crate::options::{Limits, Options};
 use crate::{Cleanup, Dataset, DatasetInfo, ECS_VERSION};
 
 /// A member of the vendor object: its name and value, borrowed from the record.
@@ -110,13 +110,8 @@ pub(crate) trait Mapping {
 /// (see the module's documentation).
 pub(crate) fn document<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>> {
     let limits = &opts.limits;
-    // what the general path reads within the limits without checking them (a flat
-    // object nests one level, an envelope two; the one document is within the count)
-    if text.len() > limits.max_input_bytes.min(limits.max_string_bytes)
-        || limits.max_depth < 2
-        || limits.max_documents < 1
-        || text.starts_with('\u{feff}')
-    {
+    // a flat object nests one level, an envelope two; the one document is within the count
+    if !read_as_is(text, limits) || limits.max_depth < 2 || limits.max_documents < 1 {
         return None;
     }
     vendor_document::<M>(Vendor::Text(text, Place::Record), &opts.tags, opts).or_else(|| {
@@ -142,15 +137,22 @@ pub(crate) fn one<M: Mapping>(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>
 /// as the general path writes it) is left to the general path.
 pub(crate) fn item<M: Mapping>(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
     let limits = &opts.limits;
-    if crate::preserves(opts, &opts.tags)
-        || text.len() > limits.max_input_bytes.min(limits.max_string_bytes)
-        || limits.max_depth < 2
-    {
+    if crate::preserves(opts, &opts.tags) || !read_as_is(text, limits) || limits.max_depth < 2 {
         return false;
     }
     vendor_document::<M>(Vendor::Text(text, Place::Envelope), &opts.tags, opts)
         .map(|d| out.push(d))
         .is_some()
+}
+
+/// Whether the general path reads `text` as it is, within the limits it checks on its
+/// own: no longer than a record or a string may be (the text is either, and every
+/// string in it shorter), and without a byte-order mark (which it takes off first). A
+/// direct path checks this before reading; what it reads further (depth, documents) it
+/// checks itself.
+pub(crate) fn read_as_is(text: &str, limits: &Limits) -> bool {
+    text.len() <= limits.max_input_bytes.min(limits.max_string_bytes)
+        && !text.starts_with('\u{feff}')
 }
 
 /// What an envelope holds.

@@ -55,14 +55,11 @@ pub fn listed_documents(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> b
 /// The documents of `text`, a MISP event (`listed`: an item of a list), each pushed to
 /// `out`; `false`, with nothing pushed, to leave it to the general path.
 fn event_documents(text: &str, listed: bool, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
-    let limits = &opts.limits;
-    // what the general path reads within the limits, and a record it reads as it is
-    if text.len() > limits.max_input_bytes.min(limits.max_string_bytes)
-        || text.starts_with('\u{feff}')
-    {
+    if !crate::direct::read_as_is(text, &opts.limits) {
         return false;
     }
-    let Some(Value::Object(mut record)) = crate::json::read_within(text, limits.max_depth) else {
+    let Some(Value::Object(mut record)) = crate::json::read_within(text, opts.limits.max_depth)
+    else {
         return false;
     };
     // `Event` alone, not the `raw_field` option's envelope
