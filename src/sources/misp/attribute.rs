@@ -178,27 +178,11 @@ fn attribute<'v>(mut a: Map<'v>, ctx: &Ctx) -> Doc<'v> {
     let object = a.remove("Object");
     let event_obj = event.as_ref().and_then(Value::as_object);
 
-    // Identity over the raw values Elastic fingerprints (field names in sorted order:
-    // Event.uuid, first_seen, timestamp, uuid).
-    let event_uuid = event_obj
-        .and_then(|e| e.get("uuid"))
-        .or_else(|| a.get("event_uuid"));
     if ctx.opts.identity {
-        d.fingerprint_over([
-            event_obj.and_then(|e| e.get("uuid")),
-            a.get("first_seen"),
-            a.get("timestamp"),
-            a.get("uuid"),
-        ]);
+        let (key, fingerprint) = identity(event_obj, |name| a.get(name));
+        d.key = key;
+        d.fingerprint = Some(fingerprint);
     }
-    d.key = common::key(
-        event_uuid,
-        event_obj
-            .and_then(|e| e.get("id"))
-            .or_else(|| a.get("event_id")),
-        a.get("uuid"),
-        a.get("id"),
-    );
 
     d.set("misp.attribute", Value::Object(a));
 
@@ -295,6 +279,32 @@ fn object_attribute_times<'v>(d: &mut Doc<'v>) {
     };
     attribute_times(&mut list);
     d.set("misp.object.attribute", list);
+}
+
+/// The identity of an attribute's document, from its values as sent (`event`, its
+/// `Event`; `field`, its own fields by name): its key, and its fingerprint over the raw
+/// values Elastic fingerprints (field names in sorted order: `Event.uuid`, `first_seen`,
+/// `timestamp`, `uuid`). The general path and the direct one both call it.
+pub(super) fn identity<'a, 'v: 'a>(
+    event: Option<&'a Map<'v>>,
+    field: impl Fn(&str) -> Option<&'a Value<'v>>,
+) -> (Option<String>, String) {
+    let event_uuid = event.and_then(|e| e.get("uuid"));
+    let fingerprint = crate::doc::fingerprint_of([
+        event_uuid,
+        field("first_seen"),
+        field("timestamp"),
+        field("uuid"),
+    ]);
+    let key = common::key(
+        event_uuid.or_else(|| field("event_uuid")),
+        event
+            .and_then(|e| e.get("id"))
+            .or_else(|| field("event_id")),
+        field("uuid"),
+        field("id"),
+    );
+    (key, fingerprint)
 }
 
 /// The `timestamp` of each of an object's attributes as a date; a value that is not one

@@ -13,7 +13,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
-use super::attribute::{attribute_times, object_names};
+use super::attribute::{self, attribute_times, object_names};
 use super::common::{self, Sink};
 use crate::direct::{Fingerprint, Mapping, Member, Obj, Written, write_paths};
 use crate::doc::Path;
@@ -149,30 +149,22 @@ impl Mapping for Attribute {
                 rest.push((Cow::Borrowed(name), v));
             }
         };
-        let event_field = |f: &Fields<'t>, name: &str| {
-            f.event
-                .as_ref()
-                .and_then(Value::as_object)
-                .and_then(|e| e.get(name))
-                .cloned()
-        };
-
         // Identity, over the values as sent.
         if identity {
-            let event_uuid = event_field(&f, "uuid");
-            m.fingerprint = Some(crate::doc::fingerprint_of([
-                event_uuid.as_ref(),
-                f.first_seen.as_ref(),
-                f.timestamp.as_ref(),
-                f.uuid.as_ref(),
-            ]));
-            let event_id = event_field(&f, "id");
-            m.key = common::key(
-                event_uuid.as_ref().or(f.event_uuid.as_ref()),
-                event_id.as_ref().or(f.event_id.as_ref()),
-                f.uuid.as_ref(),
-                f.id.as_ref(),
-            );
+            let event = f.event.as_ref().and_then(Value::as_object);
+            let (key, fingerprint) = attribute::identity(event, |name| {
+                match name {
+                    "first_seen" => &f.first_seen,
+                    "timestamp" => &f.timestamp,
+                    "uuid" => &f.uuid,
+                    "id" => &f.id,
+                    "event_uuid" => &f.event_uuid,
+                    "event_id" => &f.event_id,
+                    _ => &None,
+                }
+                .as_ref()
+            });
+            (m.key, m.fingerprint) = (key, Some(fingerprint));
         }
 
         // @timestamp from the attribute's last change.
