@@ -97,15 +97,47 @@ pub fn parse(text: &str) -> Result<UrlParts, String> {
     }
 }
 
-/// Characters `java.net.URI` accepts outside hosts: RFC 2396 unreserved and reserved
-/// characters, `%` escapes (checked apart), and any non-ASCII character that is not a
-/// control or a space.
-fn uri_char_ok(c: char) -> bool {
-    if c.is_ascii() {
-        c.is_ascii_alphanumeric() || "-_.!~*'();/?:@&=+$,%#[]".contains(c)
-    } else {
-        !c.is_control() && !c.is_whitespace()
+/// The ASCII characters `java.net.URI` accepts outside hosts, one bit each: RFC 2396
+/// unreserved and reserved characters, and `%` (its escapes are checked apart).
+const URI_ASCII: u128 = {
+    let mut set = 0u128;
+    let mut c = 0u8;
+    while c < 128 {
+        if c.is_ascii_alphanumeric() {
+            set |= 1 << c;
+        }
+        c += 1;
     }
+    let marks = b"-_.!~*'();/?:@&=+$,%#[]";
+    let mut i = 0;
+    while i < marks.len() {
+        set |= 1 << marks[i];
+        i += 1;
+    }
+    set
+};
+
+/// Whether `java.net.URI` reads `text` (outside hosts): every ASCII character one of
+/// [`URI_ASCII`], every other one neither a control nor a space, each `%` followed by
+/// two hex digits, at most one `#`. One pass over the bytes.
+fn uri_text_ok(text: &str) -> bool {
+    let b = text.as_bytes();
+    let hex = |i: usize| b.get(i).is_some_and(u8::is_ascii_hexdigit);
+    let (mut hashes, mut ascii) = (0, true);
+    for (i, &c) in b.iter().enumerate() {
+        if !c.is_ascii() {
+            ascii = false;
+        } else if URI_ASCII >> c & 1 == 0 || (c == b'%' && !(hex(i + 1) && hex(i + 2))) {
+            return false;
+        } else if c == b'#' {
+            hashes += 1;
+        }
+    }
+    hashes <= 1
+        && (ascii
+            || text
+                .chars()
+                .all(|c| c.is_ascii() || (!c.is_control() && !c.is_whitespace())))
 }
 
 fn valid_scheme(s: &str) -> bool {
@@ -216,7 +248,7 @@ fn parse_authority(a: &str, decode: bool) -> Option<Authority> {
         Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => Some(p.parse::<i32>().ok()? as i64),
         Some(_) => return None,
     };
-    if host.is_empty() || (!host.starts_with('[') && url::Host::parse(host).is_err()) {
+    if host.is_empty() || (!host.starts_with('[') && !host_ok(host)) {
         return None;
     }
     let user_info = user_info.map(|u| {
@@ -233,17 +265,31 @@ fn parse_authority(a: &str, decode: bool) -> Option<Authority> {
     })
 }
 
-fn percent_ok(text: &str) -> bool {
-    let b = text.as_bytes();
-    b.iter().enumerate().all(|(i, &c)| {
-        c != b'%'
-            || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
-    })
+/// Whether the WHATWG host parser (the `url` crate's) accepts `host`. A plain name
+/// ([`plain_name`]) it takes as it is, lowercased: answered without running it (the
+/// parser maps every host through IDNA first, allocating, for most of a URL's cost).
+fn host_ok(host: &str) -> bool {
+    plain_name(host) || url::Host::parse(host).is_ok()
+}
+
+/// A host name of dot-separated labels, each one or more ASCII letters, digits and
+/// hyphens and none an IDNA label (`xn--`), the last starting with a letter (so not a
+/// number: a name ending in one is read as an IPv4 address).
+fn plain_name(host: &str) -> bool {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+    };
+    let last = host.rsplit('.').next().unwrap_or(host);
+    last.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) && host.split('.').all(label_ok)
 }
 
 /// `%HH` escapes to bytes, read as UTF-8 (invalid sequences become U+FFFD).
 fn percent_decode(text: &str) -> String {
+    if !text.contains('%') {
+        return text.to_string();
+    }
     let b = text.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -305,7 +351,7 @@ fn assemble(s: &Split, auth: Option<Authority>, decode: bool, scheme: Option<Str
 
 /// `java.net.URI`'s reading.
 fn parse_strict(text: &str) -> Option<UrlParts> {
-    if !text.chars().all(uri_char_ok) || !percent_ok(text) || text.matches('#').count() > 1 {
+    if !uri_text_ok(text) {
         return None;
     }
     let s = split(text)?;
@@ -481,5 +527,89 @@ mod tests {
             parse("http://ü.test/é").unwrap().domain.as_deref(),
             Some("ü.test")
         );
+    }
+
+    /// Every string of up to `n` characters of `alphabet`.
+    fn strings(alphabet: &[&str], n: usize) -> Vec<String> {
+        let mut all = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..n {
+            last = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    #[test]
+    fn the_one_pass_text_check_is_the_character_escape_and_fragment_rules() {
+        // the rules as first written, one at a time
+        let char_ok = |c: char| {
+            if c.is_ascii() {
+                c.is_ascii_alphanumeric() || "-_.!~*'();/?:@&=+$,%#[]".contains(c)
+            } else {
+                !c.is_control() && !c.is_whitespace()
+            }
+        };
+        let escapes_ok = |t: &str| {
+            let b = t.as_bytes();
+            b.iter().enumerate().all(|(i, &c)| {
+                c != b'%'
+                    || (b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            })
+        };
+        let rules =
+            |t: &str| t.chars().all(char_ok) && escapes_ok(t) && t.matches('#').count() <= 1;
+        // every ASCII character alone and after `%`, and a few others
+        let mut texts: Vec<String> = (0u8..128)
+            .flat_map(|b| {
+                let c = char::from(b);
+                [format!("a{c}b"), format!("%{c}f"), format!("%f{c}")]
+            })
+            .collect();
+        let alphabet = [
+            "a", "%", "4", "#", " ", "é", "\u{85}", "\u{3000}", "/", "\n", "g",
+        ];
+        texts.extend(strings(&alphabet, 4));
+        for t in &texts {
+            assert_eq!(uri_text_ok(t), rules(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn a_plain_host_name_is_one_the_whatwg_parser_accepts() {
+        let alphabet = ["a", "Z", "0", "9", "-", ".", "x", "n", "é", "_"];
+        let mut hosts = strings(&alphabet, 5);
+        hosts.extend(
+            [
+                "xn--a",
+                "XN--ab.c",
+                "a.xn--b",
+                "a.1",
+                "a.0x1",
+                "a.b1",
+                "1.2.3.4",
+                "a-.b",
+                "-a.b-",
+                "ab--cd.example",
+                "a..b",
+                "a.",
+                ".a",
+                "example.com",
+            ]
+            .map(String::from),
+        );
+        let mut plain = 0;
+        for h in &hosts {
+            if plain_name(h) {
+                plain += 1;
+                assert!(url::Host::parse(h).is_ok(), "{h:?}");
+            }
+            assert_eq!(host_ok(h), url::Host::parse(h).is_ok(), "{h:?}");
+        }
+        assert!(plain > 10_000, "{plain} plain names");
     }
 }

@@ -51,6 +51,13 @@ pub fn scalar_text<'v>(v: &Value<'v>) -> Option<Cow<'v, str>> {
 /// exponent or fraction (`1e3` → `1000`, as Elastic's `Long.toString((long) x)`), other
 /// floats as JSON writes them.
 pub fn number_text(n: &serde_json::Number) -> String {
+    // integers as `Number` writes them, without its formatter's growing string
+    if let Some(u) = n.as_u64() {
+        return u.to_string();
+    }
+    if let Some(i) = n.as_i64() {
+        return i.to_string();
+    }
     if let Some(f) = n.as_f64().filter(|_| n.is_f64())
         && f.is_finite()
         && f.fract() == 0.0
