@@ -748,6 +748,55 @@ mod tests {
         }
     }
 
+    /// Strings with escapes read as serde_json reads them: every sequence of up to three
+    /// pieces (escapes of each kind, runs of plain bytes shorter and longer than a word,
+    /// non-ASCII text) after plain runs of 0 to 9 bytes, and the same with a control
+    /// character or the text cut short inside, which neither reads.
+    #[test]
+    fn escaped_strings_read_as_serde_json_reads_them() {
+        let pieces = [
+            "a",
+            "é",
+            "\\\"",
+            "\\\\",
+            "\\/",
+            "\\b\\f\\n\\r\\t",
+            "\\u00e9",
+            "\\ud83d\\ude00",
+            "😀",
+            "abcdefghij",
+            "\\x",
+            "\\ud800",
+            "\u{1}",
+        ];
+        let mut bodies = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = bodies
+                .iter()
+                .flat_map(|b| pieces.iter().map(move |p| format!("{b}{p}")))
+                .collect();
+            bodies.extend(longer);
+        }
+        bodies.sort();
+        bodies.dedup();
+        let mut read = 0;
+        for body in &bodies {
+            for lead in 0..10 {
+                let text = format!("\"{}{body}\"", "x".repeat(lead));
+                let theirs = serde_json::from_str::<serde_json::Value>(&text).ok();
+                // `None`: left to serde_json, which then answers (a lone surrogate, an
+                // unknown escape, a control character, a text cut short)
+                if let Some(ours) = read::value(&text) {
+                    assert_eq!(Some(ours.into_serde()), theirs, "{text}");
+                    read += 1;
+                }
+                let cut = &text[..text.len() - 1];
+                assert!(read::value(cut).is_none(), "{cut}");
+            }
+        }
+        assert!(read > 10_000, "{read} read");
+    }
+
     /// The mask's lowest bit is the first byte JSON escapes, over words made of the bytes
     /// around the special ones (a deterministic walk through 200 000 words).
     /// `name_order` and `same_name` answer as `str`'s own order and equality: every pair
