@@ -296,7 +296,9 @@ impl<'a> Reader<'a> {
     /// the record's own, each escape adds whole characters): the runs between escapes are
     /// copied a word at a time as they are scanned ([`Reader::copy_plain`]), where a copy
     /// of each run cost a call. JSON sent as a string, such as the `message` of Elastic's
-    /// envelope, has an escape every few bytes.
+    /// envelope, has an escape every few bytes. Not inlined: [`Reader::string`]'s path
+    /// without escapes, taken by most strings, then saves fewer registers.
+    #[inline(never)]
     fn escaped(&mut self, start: usize) -> Option<String> {
         let mut out = Vec::with_capacity(self.at - start + 64);
         out.extend_from_slice(self.bytes.get(start..self.at)?);
