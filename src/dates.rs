@@ -123,36 +123,79 @@ pub fn from_epoch_micros(us: i64) -> Option<DateTime<Utc>> {
 
 /// `2020-10-08T12:22:11.000Z`: UTC, milliseconds, truncated (never rounded).
 pub fn fmt_millis(t: DateTime<Utc>) -> String {
-    let millis = (t.timestamp_subsec_nanos() % 1_000_000_000) / 1_000_000;
-    let mut frac = [0u8; 3];
-    digits(&mut frac, millis);
-    with_fraction(t, &frac)
+    Stamp::Millis(t).text()
 }
 
 /// Elasticsearch's form of an ingest-time `ZonedDateTime`: UTC, 3 to 9 fraction digits,
 /// trailing zeros removed but never fewer than 3 (`2026-05-29T11:12:01.58956098Z`).
 pub fn fmt_es(t: DateTime<Utc>) -> String {
-    let mut frac = [0u8; 9];
-    digits(&mut frac, t.timestamp_subsec_nanos() % 1_000_000_000);
-    let mut len = frac.len();
-    while len > 3 && frac.get(len - 1) == Some(&b'0') {
-        len -= 1;
-    }
-    with_fraction(t, frac.get(..len).unwrap_or(&frac))
+    Stamp::Es(t).text()
 }
 
-/// `YYYY-MM-DDTHH:MM:SS.<frac>Z`, written digit by digit (dates are written for every
-/// document: no format machinery); years outside 0..=9999 take chrono's RFC 3339 form
-/// (`+10000-…`). `frac` holds ASCII digits.
-fn with_fraction(t: DateTime<Utc>, frac: &[u8]) -> String {
+/// A time in one of the two forms ECS dates are written in here, kept as the time until
+/// it is written: a document's dates go straight into its text ([`Stamp::write`]), no
+/// string made for each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stamp {
+    /// [`fmt_millis`]'s form.
+    Millis(DateTime<Utc>),
+    /// [`fmt_es`]'s form.
+    Es(DateTime<Utc>),
+}
+
+impl Stamp {
+    /// The date's text.
+    pub fn text(self) -> String {
+        let mut out = Vec::with_capacity(32);
+        self.written(&mut out);
+        // ASCII digits and punctuation, or chrono's own text
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Appends the date as a JSON string (its text needs no escape).
+    pub fn write(self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        self.written(out);
+        out.push(b'"');
+    }
+
+    /// Appends the date's text.
+    fn written(self, out: &mut Vec<u8>) {
+        match self {
+            Stamp::Millis(t) => {
+                let millis = (t.timestamp_subsec_nanos() % 1_000_000_000) / 1_000_000;
+                let mut frac = [0u8; 3];
+                digits(&mut frac, millis);
+                with_fraction(t, &frac, out);
+            }
+            Stamp::Es(t) => {
+                let mut frac = [0u8; 9];
+                digits(&mut frac, t.timestamp_subsec_nanos() % 1_000_000_000);
+                let mut len = frac.len();
+                while len > 3 && frac.get(len - 1) == Some(&b'0') {
+                    len -= 1;
+                }
+                with_fraction(t, frac.get(..len).unwrap_or(&frac), out);
+            }
+        }
+    }
+}
+
+/// Appends `YYYY-MM-DDTHH:MM:SS.<frac>Z`, written digit by digit (dates are written for
+/// every document: no format machinery); years outside 0..=9999 take chrono's RFC 3339
+/// form (`+10000-…`). `frac` holds ASCII digits.
+fn with_fraction(t: DateTime<Utc>, frac: &[u8], out: &mut Vec<u8>) {
     // the fields of the UTC time itself: `DateTime`'s own accessors add the offset (zero)
     // again for each
     let n = t.naive_utc();
     let y = n.year();
     if !(0..=9999).contains(&y) {
-        let frac_text = std::str::from_utf8(frac).unwrap_or("000");
         let whole = t.to_rfc3339_opts(SecondsFormat::Secs, true);
-        return format!("{}.{frac_text}Z", whole.trim_end_matches('Z'));
+        out.extend_from_slice(whole.trim_end_matches('Z').as_bytes());
+        out.push(b'.');
+        out.extend_from_slice(frac);
+        out.push(b'Z');
+        return;
     }
     let mut b = *b"0000-00-00T00:00:00.000000000Z";
     let fields = [
@@ -175,10 +218,7 @@ fn with_fraction(t: DateTime<Utc>, frac: &[u8]) -> String {
     if let Some(z) = b.get_mut(end) {
         *z = b'Z';
     }
-    // ASCII digits and punctuation: one check of the whole, then one copy
-    std::str::from_utf8(b.get(..=end).unwrap_or_default())
-        .unwrap_or_default()
-        .to_string()
+    out.extend_from_slice(b.get(..=end).unwrap_or_default());
 }
 
 /// Writes `v` as decimal digits filling `out`, zero-padded (high digits beyond the width
@@ -269,6 +309,14 @@ mod tests {
         assert_eq!(fmt_millis(t), "9999-12-31T23:59:59.000Z");
         let t = DateTime::from_timestamp(253_402_300_800, 0).unwrap();
         assert_eq!(fmt_millis(t), "+10000-01-01T00:00:00.000Z");
+        // written into a document: the same text, quoted
+        let mut out = b"x".to_vec();
+        Stamp::Millis(t).write(&mut out);
+        Stamp::Es(t).write(&mut out);
+        assert_eq!(
+            out,
+            br#"x"+10000-01-01T00:00:00.000Z""+10000-01-01T00:00:00.000Z""#
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@
 
 use std::borrow::Cow;
 
+use crate::dates::Stamp;
 use crate::ecs::url::UrlParts;
 use crate::envelope::{add_tags, is_raw_field, names_an_envelope};
 use crate::json::{Json, Map, Value, members, write};
@@ -407,6 +408,14 @@ impl<'o> Obj<'o> {
         }
     }
 
+    /// A date member, left out when `None`.
+    #[inline]
+    pub(crate) fn date(&mut self, name: &str, v: Option<Stamp>) {
+        if let Some(v) = v {
+            v.write(self.name(name));
+        }
+    }
+
     /// A literal string member.
     #[inline]
     pub(crate) fn lit(&mut self, name: &str, v: &str) {
@@ -482,7 +491,7 @@ impl<'o> Obj<'o> {
             ev.strings("category", ["threat"]);
             ev.string("created", created);
             ev.lit("dataset", info.id);
-            ev.string("ingested", Some(&crate::dates::fmt_es(opts.now)));
+            ev.date("ingested", Some(Stamp::Es(opts.now)));
             ev.lit("kind", "enrichment");
             ev.lit("module", info.module);
             ev.string("original", w.original);

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 
 use super::attribute::{self, attribute_times, object_names};
 use super::common::{self, Sink};
+use crate::dates::Stamp;
 use crate::direct::{Fingerprint, Mapping, Member, Obj, Written, write_paths};
 use crate::doc::Path;
 use crate::json::{Map, Value, write};
@@ -46,7 +47,7 @@ pub struct Fields<'a> {
 /// What the mapping made of an attribute, beside `misp.attribute`.
 #[derive(Default)]
 pub struct Made<'a> {
-    timestamp: String,
+    timestamp: Option<Stamp>,
     /// `misp.event` and `misp.object`, changed in place.
     event: Option<Map<'a>>,
     object: Option<Map<'a>>,
@@ -222,7 +223,7 @@ impl Mapping for Attribute {
                 event_timestamp: event_ts,
             },
         )?;
-        m.timestamp = dates::fmt_millis(timestamp.or(event_ts).unwrap_or(now));
+        m.timestamp = Some(Stamp::Millis(timestamp.or(event_ts).unwrap_or(now)));
 
         // The event's analysis, the indicator, the creator, the tags, the organization.
         if let Some(e) = &mut event {
@@ -390,7 +391,7 @@ fn write_document(
     let cleanup = Cleanup::NullsOnly;
     let tags = w.tags(&m.tags, info.unique_tags);
     let mut d = Obj::open(out);
-    d.string("@timestamp", Some(&m.timestamp));
+    d.date("@timestamp", m.timestamp);
     d.constants(info);
     d.event(info, opts, &w, None, None);
     d.labels(&w);

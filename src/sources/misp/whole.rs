@@ -28,6 +28,7 @@ use chrono::{DateTime, Utc};
 use super::common::{self, Seen};
 use super::direct::{Collected, date_in_place, expire, long_in_place, seen, tag_list, user_object};
 use super::event::{drop_parts, fingerprinted, kept_in_event, object_names, split_original};
+use crate::dates::Stamp;
 use crate::direct::{Obj, Written, write_paths};
 use crate::doc::fingerprint_of;
 use crate::json::{Map, Value, write};
@@ -239,7 +240,7 @@ struct Shared<'t> {
     /// The event's `timestamp`: the expiry's last resort.
     time: Option<DateTime<Utc>>,
     /// `@timestamp`.
-    timestamp: String,
+    timestamp: Stamp,
     /// The opening of every document up to `event` included, when no document keeps
     /// its own `event.original`.
     head: Option<Vec<u8>>,
@@ -304,7 +305,7 @@ impl<'t> Shared<'t> {
         long_in_place(&mut ev, "distribution").ok()?;
         long_in_place(&mut ev, "attribute_count").ok()?;
 
-        let timestamp = dates::fmt_millis(time.unwrap_or(opts.now));
+        let timestamp = Stamp::Millis(time.unwrap_or(opts.now));
         let mut event = Vec::with_capacity(1024);
         write::value(&Value::Object(ev), Some(CLEANUP), &mut event);
         // the tags as `Written::tags` orders them; what it reads of `original` is only
@@ -353,7 +354,7 @@ impl<'t> Shared<'t> {
     /// `@timestamp`, the constants and `event`: the opening of a document.
     fn write_head(&self, d: &mut Obj<'_>, w: &Written<'_>, opts: &Options) {
         let info = Dataset::MispThreat.info();
-        d.string("@timestamp", Some(&self.timestamp));
+        d.date("@timestamp", Some(self.timestamp));
         d.constants(info);
         d.event(info, opts, w, None, None);
     }

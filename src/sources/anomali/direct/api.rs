@@ -14,6 +14,7 @@ use super::super::common::{self, scalar_text};
 use super::super::intelligence::{REMOVED, indicator_type, registrant, tag_name, tlp};
 use super::{Head, address, coordinate, date, ids, scalar};
 use crate::Dataset;
+use crate::dates::Stamp;
 use crate::direct::{Fingerprint, Mapping, Member, Written};
 use crate::ecs::url::UrlParts;
 use crate::json::{Map, Value};
@@ -60,7 +61,7 @@ const IDS: [&str; 3] = ["id", "update_id", "import_session_id"];
 #[derive(Default)]
 pub struct Ecs<'a> {
     indicator_type: Option<&'static str>,
-    modified_at: Option<String>,
+    modified_at: Option<Stamp>,
     as_number: Option<u32>,
     as_organization: Option<Cow<'a, str>>,
     confidence: Option<&'static str>,
@@ -145,7 +146,7 @@ impl Mapping for Api {
                 rest.push((Cow::Borrowed(name), v));
             }
         };
-        h.timestamp = dates::fmt_es(now);
+        h.timestamp = Some(Stamp::Es(now));
 
         // Times.
         if date(&f.created_ts).ok()?.is_some() {
@@ -155,7 +156,7 @@ impl Mapping for Api {
             }
         }
         keep("created_ts", f.created_ts.take());
-        e.modified_at = date(&f.modified_ts).ok()?.map(dates::fmt_millis);
+        e.modified_at = date(&f.modified_ts).ok()?.map(Stamp::Millis);
 
         // Expiration.
         let dur = expiration::parse_duration(duration).ok()?;
@@ -346,7 +347,7 @@ impl Mapping for Api {
             if let Some(tlp) = &e.tlp {
                 i.object("marking", |m| m.string("tlp", Some(tlp)));
             }
-            i.string("modified_at", e.modified_at.as_deref());
+            i.date("modified_at", e.modified_at);
             i.string("name", Some(&h.name));
             i.string("provider", e.provider.as_deref());
             i.string("type", e.indicator_type);

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
 
+use crate::dates::Stamp;
 use crate::direct::{Obj, Written};
 use crate::json::{Map, Value, write};
 use crate::options::Options;
@@ -18,7 +19,8 @@ pub mod push;
 /// The parts of a document both data sets set, beside `threat.indicator`.
 #[derive(Default)]
 pub struct Head<'a> {
-    pub timestamp: String,
+    /// `@timestamp` (always set by the mapping).
+    pub timestamp: Option<Stamp>,
     /// `event.created`.
     pub created: Option<Cow<'a, str>>,
     /// `event.severity`.
@@ -152,7 +154,7 @@ fn write_document(
     let info = dataset.info();
     let tags = w.tags(&h.tags, info.unique_tags);
     let mut d = Obj::open(out);
-    d.string("@timestamp", Some(&h.timestamp));
+    d.date("@timestamp", h.timestamp);
     d.object("anomali", |a| {
         let out = a.name("threatstream");
         write::value(&Value::Object(vendor), Some(Cleanup::AllEmpty), out);

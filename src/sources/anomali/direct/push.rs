@@ -13,6 +13,7 @@ use super::super::itype;
 use super::super::threatstream::{self, split_detail};
 use super::{Head, address, coordinate, date, ids, sent, text};
 use crate::Dataset;
+use crate::dates::Stamp;
 use crate::direct::{Fingerprint, Mapping, Member, Written};
 use crate::ecs::url::UrlParts;
 use crate::json::{Map, Value};
@@ -122,12 +123,12 @@ impl Mapping for Push {
         if let Some(t) = added {
             keep(rest, "added_at", Value::from(dates::fmt_millis(t)));
         }
-        e.first_seen = date(&f.date_first).ok()?.map(dates::fmt_millis);
-        e.last_seen = date(&f.date_last).ok()?.map(dates::fmt_millis);
-        h.timestamp = match added.or(vendor_deleted) {
-            Some(t) => dates::fmt_millis(t),
-            None => dates::fmt_es(now),
-        };
+        e.first_seen = date(&f.date_first).ok()?.map(Stamp::Millis);
+        e.last_seen = date(&f.date_last).ok()?.map(Stamp::Millis);
+        h.timestamp = Some(match added.or(vendor_deleted) {
+            Some(t) => Stamp::Millis(t),
+            None => Stamp::Es(now),
+        });
 
         // Expiration.
         let mut deleted = match vendor_deleted {
@@ -277,10 +278,10 @@ impl Mapping for Push {
                     f.object("hash", |h| h.string(field, Some(hash)));
                 });
             }
-            i.string("first_seen", e.first_seen.as_deref());
+            i.date("first_seen", e.first_seen);
             i.geo(e.country.as_deref(), e.location);
             i.string("ip", e.ip.as_deref());
-            i.string("last_seen", e.last_seen.as_deref());
+            i.date("last_seen", e.last_seen);
             if let Some(tlp) = e.tlp {
                 i.object("marking", |m| m.strings("tlp", [tlp]));
             }
@@ -356,8 +357,8 @@ pub struct Ecs<'a> {
     confidence: Option<&'static str>,
     email: Option<Cow<'a, str>>,
     hash: Option<(&'static str, Cow<'a, str>)>,
-    first_seen: Option<String>,
-    last_seen: Option<String>,
+    first_seen: Option<Stamp>,
+    last_seen: Option<Stamp>,
     country: Option<Cow<'a, str>>,
     location: Option<(f64, f64)>,
     ip: Option<Cow<'a, str>>,
