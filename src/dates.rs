@@ -224,9 +224,23 @@ fn with_fraction(t: DateTime<Utc>, frac: &[u8], out: &mut Vec<u8>) {
 /// Writes `v` as decimal digits filling `out`, zero-padded (high digits beyond the width
 /// are dropped; callers pass values that fit).
 fn digits(out: &mut [u8], mut v: u32) {
-    for slot in out.iter_mut().rev() {
-        *slot = b'0' + (v % 10) as u8;
-        v /= 10;
+    // two digits a step, from "00"…"99" (half the divisions)
+    const PAIRS: [[u8; 2]; 100] = {
+        let mut p = [[0; 2]; 100];
+        let mut i = 0;
+        while i < 100 {
+            p[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+            i += 1;
+        }
+        p
+    };
+    let mut pairs = out.rchunks_exact_mut(2);
+    for slot in &mut pairs {
+        slot.copy_from_slice(&PAIRS[(v % 100) as usize]);
+        v /= 100;
+    }
+    if let [first] = pairs.into_remainder() {
+        *first = b'0' + (v % 10) as u8;
     }
 }
 
