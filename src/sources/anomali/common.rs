@@ -199,13 +199,20 @@ fn id_list(s: &str) -> impl Iterator<Item = &str> {
 
 /// `event.severity` for ThreatStream's severity words; other words give nothing.
 pub fn severity(word: &str, scale: SeverityScale) -> Option<i64> {
-    let rank = match word.trim().to_ascii_lowercase().as_str() {
-        "low" => 0,
-        "medium" => 1,
-        "high" => 2,
-        "very-high" | "very_high" | "veryhigh" => 3,
-        _ => return None,
-    };
+    // the words in any case, compared in place (every push has one)
+    const RANKS: [(&str, usize); 6] = [
+        ("low", 0),
+        ("medium", 1),
+        ("high", 2),
+        ("very-high", 3),
+        ("very_high", 3),
+        ("veryhigh", 3),
+    ];
+    let word = word.trim();
+    let rank = RANKS
+        .iter()
+        .find(|(w, _)| word.eq_ignore_ascii_case(w))
+        .map(|&(_, rank)| rank)?;
     let values = match scale {
         SeverityScale::Fixture => [3, 5, 7, 9],
         SeverityScale::Detection => [21, 47, 73, 99],
