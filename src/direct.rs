@@ -34,7 +34,7 @@ use crate::ecs::url::UrlParts;
 use crate::envelope::{add_tags, is_raw_field, names_an_envelope};
 use crate::json::{Json, Map, Value, members, write};
 use crate::options::{Limits, Options};
-use crate::{Cleanup, Dataset, DatasetInfo, ECS_VERSION};
+use crate::{Cleanup, Dataset, DatasetInfo};
 
 /// A member of the vendor object: its name and value, borrowed from the record.
 pub(crate) type Member<'t> = (Cow<'t, str>, Value<'t>);
@@ -469,12 +469,7 @@ impl<'o> Obj<'o> {
 
     /// `data_stream` and `ecs`, the constants of every document of `info`'s data set.
     pub(crate) fn constants(&mut self, info: &DatasetInfo) {
-        self.object("data_stream", |s| {
-            for (k, v) in info.data_stream {
-                s.lit(k, v);
-            }
-        });
-        self.object("ecs", |s| s.lit("version", ECS_VERSION));
+        self.members_json(info.constants_json);
     }
 
     /// `event` of an indicator document of `info`'s data set: `created` and `severity`
@@ -488,7 +483,7 @@ impl<'o> Obj<'o> {
         severity: Option<i64>,
     ) {
         self.object("event", |ev| {
-            ev.strings("category", ["threat"]);
+            ev.json("category", r#"["threat"]"#);
             ev.string("created", created);
             ev.lit("dataset", info.id);
             ev.date("ingested", Some(Stamp::Es(opts.now)));
@@ -498,7 +493,7 @@ impl<'o> Obj<'o> {
             if let Some(s) = severity {
                 ev.number("severity", s);
             }
-            ev.strings("type", ["indicator"]);
+            ev.json("type", r#"["indicator"]"#);
         });
     }
 
@@ -515,11 +510,22 @@ impl<'o> Obj<'o> {
 
     /// `feed`, the constants of `threat.feed`.
     pub(crate) fn feed(&mut self, info: &DatasetInfo) {
-        self.object("feed", |feed| {
-            for (k, v) in info.feed {
-                feed.lit(k, v);
-            }
-        });
+        self.members_json(info.feed_json);
+    }
+
+    /// Members written already as JSON text (`"a":1,"b":{…}`), in one copy.
+    #[inline]
+    fn members_json(&mut self, json: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        self.out.extend_from_slice(json.as_bytes());
+    }
+
+    /// A member whose value is JSON text written already (a constant list).
+    #[inline]
+    fn json(&mut self, name: &str, json: &str) {
+        self.name(name).extend_from_slice(json.as_bytes());
     }
 
     /// `as`: the AS number and its organization's name, when either is known.

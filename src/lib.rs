@@ -62,7 +62,15 @@ use doc::Slot;
 pub use options::{Limits, Options, OptionsSpec, SeverityScale};
 
 /// The ECS version the documents follow.
-pub const ECS_VERSION: &str = "8.11.0";
+pub const ECS_VERSION: &str = ecs_version!();
+
+/// [`ECS_VERSION`] as a literal, for the constant JSON written into every document.
+macro_rules! ecs_version {
+    () => {
+        "8.11.0"
+    };
+}
+use ecs_version;
 
 /// One output document: a JSON object.
 pub type Document = Map<String, serde_json::Value>;
@@ -138,6 +146,11 @@ pub struct DatasetInfo {
     pub feed: &'static [(&'static str, &'static str)],
     /// `data_stream`: its `dataset` (the id), `namespace` and `type`.
     pub data_stream: &'static [(&'static str, &'static str)],
+    /// `data_stream` and `ecs` as the JSON members a direct path writes into every
+    /// document at once (the same values; a test holds them equal).
+    pub constants_json: &'static str,
+    /// `feed` (`threat.feed`) as a JSON member, likewise.
+    pub feed_json: &'static str,
     /// The mapping.
     pub map: MapFn,
     /// The final cleanup.
@@ -173,6 +186,25 @@ const MISP_FEED: &[(&str, &str)] = &[
     ("name", "MISP"),
 ];
 
+/// [`ANOMALI_FEED`] as a JSON member.
+const ANOMALI_FEED_JSON: &str = r#""feed":{"dashboard_id":"ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf","name":"Anomali ThreatStream"}"#;
+/// [`MISP_FEED`] as a JSON member.
+const MISP_FEED_JSON: &str =
+    r#""feed":{"dashboard_id":"ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294","name":"MISP"}"#;
+
+/// A data set's `data_stream` and `ecs` as JSON members.
+macro_rules! constants_json {
+    ($id:literal) => {
+        concat!(
+            r#""data_stream":{"dataset":""#,
+            $id,
+            r#"","namespace":"default","type":"logs"},"ecs":{"version":""#,
+            ecs_version!(),
+            r#""}"#
+        )
+    };
+}
+
 /// A data set's `data_stream` object (`logs-<id>-default`).
 macro_rules! data_stream {
     ($id:literal) => {
@@ -183,10 +215,10 @@ macro_rules! data_stream {
 /// Every data set, in one list.
 #[rustfmt::skip]
 pub const DATASETS: &[DatasetInfo] = &[
-    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(direct::one::<sources::anomali::direct::push::Push>) },
-    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(direct::one::<sources::anomali::direct::api::Api>) },
-    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING), direct: Some(sources::misp::whole::documents) },
-    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING), direct: Some(direct::one::<sources::misp::direct::Attribute>) },
+    DatasetInfo { dataset: Dataset::AnomaliThreatstream, id: "ti_anomali.threatstream", wit_name: "anomali-threatstream", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.threatstream"), constants_json: constants_json!("ti_anomali.threatstream"), feed_json: ANOMALI_FEED_JSON, map: sources::anomali::threatstream::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(direct::one::<sources::anomali::direct::push::Push>) },
+    DatasetInfo { dataset: Dataset::AnomaliIntelligence, id: "ti_anomali.intelligence", wit_name: "anomali-intelligence", module: "ti_anomali", feed: ANOMALI_FEED, data_stream: data_stream!("ti_anomali.intelligence"), constants_json: constants_json!("ti_anomali.intelligence"), feed_json: ANOMALI_FEED_JSON, map: sources::anomali::intelligence::map, cleanup: Cleanup::AllEmpty, unique_tags: false, streaming: None, direct: Some(direct::one::<sources::anomali::direct::api::Api>) },
+    DatasetInfo { dataset: Dataset::MispThreat, id: "ti_misp.threat", wit_name: "misp-threat", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat"), constants_json: constants_json!("ti_misp.threat"), feed_json: MISP_FEED_JSON, map: sources::misp::event::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::event::STREAMING), direct: Some(sources::misp::whole::documents) },
+    DatasetInfo { dataset: Dataset::MispThreatAttributes, id: "ti_misp.threat_attributes", wit_name: "misp-threat-attributes", module: "ti_misp", feed: MISP_FEED, data_stream: data_stream!("ti_misp.threat_attributes"), constants_json: constants_json!("ti_misp.threat_attributes"), feed_json: MISP_FEED_JSON, map: sources::misp::attribute::map, cleanup: Cleanup::NullsOnly, unique_tags: true, streaming: Some(&sources::misp::attribute::STREAMING), direct: Some(direct::one::<sources::misp::direct::Attribute>) },
 ];
 
 impl Dataset {
@@ -724,6 +756,32 @@ mod tests {
             for obj in [row.data_stream, row.feed] {
                 assert!(obj.is_sorted_by(|a, b| a.0 < b.0), "{}: {obj:?}", row.id);
             }
+            // the same constants as the JSON the direct paths copy into each document
+            let object = |pairs: &[(&str, &str)]| {
+                serde_json::Value::Object(
+                    pairs
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+                        .collect(),
+                )
+            };
+            let constants = serde_json::json!({
+                "data_stream": object(row.data_stream),
+                "ecs": {"version": ECS_VERSION},
+            });
+            assert_eq!(
+                format!("{{{}}}", row.constants_json),
+                constants.to_string(),
+                "{}",
+                row.id
+            );
+            let feed = serde_json::json!({ "feed": object(row.feed) });
+            assert_eq!(
+                format!("{{{}}}", row.feed_json),
+                feed.to_string(),
+                "{}",
+                row.id
+            );
         }
         let e = "nope".parse::<Dataset>().unwrap_err();
         assert!(e.contains("`nope`") && e.contains("ti_misp.threat"), "{e}");
