@@ -499,11 +499,13 @@ impl<'o> Obj<'o> {
 
     /// `labels`: the identity, when on, and the transform's mark.
     pub(crate) fn labels(&mut self, w: &Written<'_>) {
+        let Some((key, fingerprint)) = w.identity else {
+            // without identity, the same in every document
+            return self.members_json(r#""labels":{"is_ioc_transform_source":"true"}"#);
+        };
         self.object("labels", |l| {
-            if let Some((key, fingerprint)) = w.identity {
-                l.string("ioc_fingerprint", Some(fingerprint));
-                l.string("ioc_key", Some(key));
-            }
+            l.string("ioc_fingerprint", Some(fingerprint));
+            l.string("ioc_key", Some(key));
             l.lit("is_ioc_transform_source", "true");
         });
     }
