@@ -75,7 +75,6 @@ pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
     match body {
         Value::Object(mut page) if page.contains_key("objects") => match page.remove("objects") {
             Some(Value::Array(items)) => common::fan_out(items, "json.objects", ctx, out, object),
-            Some(Value::Null) => {}
             Some(other) => {
                 let mut d = Doc::new();
                 d.error(bad("objects", "a list of intelligence objects", &other));
@@ -561,6 +560,12 @@ mod tests {
         assert_eq!(
             d["_errors"],
             json!(["cannot read `json.objects` as a list of intelligence objects: `{\"a\":1}`"])
+        );
+        // a null list is not an empty page: an error document, nothing dropped
+        let d = run_with(json!({"meta": {}, "objects": null}), "90d").remove(0);
+        assert_eq!(
+            d["_errors"],
+            json!(["cannot read `json.objects` as a list of intelligence objects: `null`"])
         );
         let arr = run_with(json!([{"id": 5}, {"id": 6}]), "90d");
         assert_eq!(arr.len(), 2);

@@ -71,7 +71,6 @@ fn response<'v>(resp: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
             None => out.push(not_an_attribute("response", &Value::Object(r))),
         },
         Value::Array(items) => fan_out(items, "response", ctx, out),
-        Value::Null => {}
         other => out.push(not_an_attribute("response", &other)),
     }
 }
@@ -80,7 +79,6 @@ fn attribute_list<'v>(list: Value<'v>, field: &str, ctx: &Ctx, out: &mut Vec<Doc
     match list {
         Value::Array(items) => fan_out(items, field, ctx, out),
         Value::Object(one) => out.push(attribute(one, ctx)),
-        Value::Null => {}
         other => out.push(not_an_attribute(field, &other)),
     }
 }
@@ -421,6 +419,10 @@ mod tests {
             json!({"response": "x"}),
             json!({"response": {"Attribute": 5}}),
             json!([1]),
+            // a list that is null: not an empty response, nothing dropped
+            json!({"response": null}),
+            json!({"response": {"Attribute": null}}),
+            json!({"Attribute": null}),
         ] {
             let docs = run(body.clone());
             assert_eq!(docs.len(), 1, "{body}");

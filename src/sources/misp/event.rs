@@ -67,7 +67,6 @@ pub fn map<'v>(body: Value<'v>, ctx: &Ctx, out: &mut Vec<Doc<'v>>) {
             } else if let Some(resp) = m.remove("response") {
                 match resp {
                     Value::Array(items) => list(items, "response", ctx, out),
-                    Value::Null => {}
                     Value::Object(r) if r.is_empty() => {}
                     other => out.push(failed(format!(
                         "`response` is not a list of misp events: `{}`",
@@ -981,6 +980,10 @@ mod tests {
         assert_eq!(run(&json!({"response": [e1, e2]})).len(), 4);
         assert_eq!(run(&json!([e1, e2])).len(), 4);
         assert!(run(&json!({"response": []})).is_empty());
+        // a null list is not an empty response: an error document, nothing dropped
+        let d = run(&json!({"response": null}));
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0]["event"]["kind"], "pipeline_error");
     }
 
     #[test]
