@@ -171,26 +171,42 @@ pub struct DatasetInfo {
 /// `crate::direct`).
 pub type DirectFn = fn(&str, &Options, &mut Vec<Vec<u8>>) -> bool;
 
-const ANOMALI_FEED: &[(&str, &str)] = &[
-    (
-        "dashboard_id",
-        "ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf",
-    ),
-    ("name", "Anomali ThreatStream"),
-];
-const MISP_FEED: &[(&str, &str)] = &[
-    (
-        "dashboard_id",
-        "ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294",
-    ),
-    ("name", "MISP"),
-];
-
-/// [`ANOMALI_FEED`] as a JSON member.
-const ANOMALI_FEED_JSON: &str = r#""feed":{"dashboard_id":"ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf","name":"Anomali ThreatStream"}"#;
-/// [`MISP_FEED`] as a JSON member.
-const MISP_FEED_JSON: &str =
-    r#""feed":{"dashboard_id":"ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294","name":"MISP"}"#;
+/// Each `threat.feed`'s dashboard and name, written once and handed to `$make`: the table
+/// the general path writes from (`feed_pairs!`) and the JSON member a direct path copies
+/// into each document (`feed_json!`).
+macro_rules! anomali_feed {
+    ($make:ident) => {
+        $make!(
+            "ti_anomali-96fe1e60-4261-11ec-b7be-d3026acdf1cf",
+            "Anomali ThreatStream"
+        )
+    };
+}
+macro_rules! misp_feed {
+    ($make:ident) => {
+        $make!("ti_misp-56ed8040-6c7d-11ec-9bce-f7a4dc94c294", "MISP")
+    };
+}
+macro_rules! feed_pairs {
+    ($dashboard:literal, $name:literal) => {
+        &[("dashboard_id", $dashboard), ("name", $name)]
+    };
+}
+macro_rules! feed_json {
+    ($dashboard:literal, $name:literal) => {
+        concat!(
+            r#""feed":{"dashboard_id":""#,
+            $dashboard,
+            r#"","name":""#,
+            $name,
+            r#""}"#
+        )
+    };
+}
+const ANOMALI_FEED: &[(&str, &str)] = anomali_feed!(feed_pairs);
+const MISP_FEED: &[(&str, &str)] = misp_feed!(feed_pairs);
+const ANOMALI_FEED_JSON: &str = anomali_feed!(feed_json);
+const MISP_FEED_JSON: &str = misp_feed!(feed_json);
 
 /// A data set's `data_stream` and `ecs` as JSON members.
 macro_rules! constants_json {
