@@ -9,7 +9,10 @@
 //! takes those: each member is read once ([`crate::json::members`]) into the field the
 //! mapping reads it from (names it does not map are kept aside, borrowed), the mapping
 //! works on those fields, and the document is written once, in the order the general
-//! path sorts it into. No document tree, no path walks, no lookups by name.
+//! path sorts it into. No document tree, no path walks, no lookups by name. The object
+//! in a `message` is read where it sits in the record, escaped
+//! ([`crate::json::quoted_members`]), unless it escapes more than its quotes there (then
+//! it is unescaped first) or the document keeps it as `event.original` or hashes it.
 //!
 //! This module is what every direct path shares — the envelopes, the settings, the
 //! record's identity and `event.original`, the writer's steps, the tests' harness — and
@@ -32,7 +35,7 @@ use std::borrow::Cow;
 use crate::dates::Stamp;
 use crate::ecs::url::UrlParts;
 use crate::envelope::{add_tags, is_raw_field, names_an_envelope};
-use crate::json::{Json, Map, Value, members, write};
+use crate::json::{Json, Map, Part, Value, members, members_as, quoted_members, write};
 use crate::options::{Limits, Options};
 use crate::{Cleanup, Dataset, DatasetInfo};
 
@@ -110,21 +113,37 @@ pub(crate) trait Mapping {
 /// JSON (no newline): the general path's bytes, or `None` to leave the record to it
 /// (see the module's documentation).
 pub(crate) fn document<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>> {
-    let limits = &opts.limits;
-    // a flat object nests one level, an envelope two; the one document is within the count
-    if !read_as_is(text, limits) || limits.max_depth < 2 || limits.max_documents < 1 {
+    if !within_limits(text, &opts.limits) {
         return None;
     }
     vendor_document::<M>(Vendor::Text(text, Place::Record), &opts.tags, opts).or_else(|| {
-        match envelope(text, if M::NESTED { limits.max_depth } else { 2 }, opts)? {
-            (Inner::Message(inner), tags) => {
-                vendor_document::<M>(Vendor::Text(&inner, Place::Envelope), &tags, opts)
+        match envelope(text, envelope_depth::<M>(&opts.limits), opts)? {
+            (Inner::Message(message), tags) => {
+                // read where it sits, escaped; else unescaped first
+                let quoted = message.get(1..message.len() - 1)?;
+                vendor_document::<M>(Vendor::Quoted(quoted), &tags, opts).or_else(|| {
+                    let Ok(Value::String(inner)) = crate::json::from_str(message) else {
+                        return None;
+                    };
+                    vendor_document::<M>(Vendor::Text(&inner, Place::Envelope), &tags, opts)
+                })
             }
             (Inner::Json(object), tags) => {
                 vendor_document::<M>(Vendor::Object(object), &tags, opts)
             }
         }
     })
+}
+
+/// Whether [`document`] may read `text` within `limits` ([`read_as_is`]; a flat object
+/// nests one level, an envelope two; the one document is within the count).
+fn within_limits(text: &str, limits: &Limits) -> bool {
+    read_as_is(text, limits) && limits.max_depth >= 2 && limits.max_documents >= 1
+}
+
+/// How deep [`document`] reads an envelope of a record of `M`.
+fn envelope_depth<M: Mapping>(limits: &Limits) -> usize {
+    if M::NESTED { limits.max_depth } else { 2 }
 }
 
 /// [`document`] as a data set's [`crate::DirectFn`]: the one document pushed to `out`.
@@ -158,8 +177,8 @@ pub(crate) fn read_as_is(text: &str, limits: &Limits) -> bool {
 
 /// What an envelope holds.
 enum Inner<'a> {
-    /// The vendor JSON as text (`message`).
-    Message(Cow<'a, str>),
+    /// The vendor JSON as text: the JSON string `message` is, quotes, escapes and all.
+    Message(&'a str),
     /// The vendor object, read (`json`, as Elastic's agent hands it over).
     Json(Map<'a>),
 }
@@ -174,17 +193,24 @@ fn envelope<'a>(text: &'a str, depth: usize, opts: &Options) -> Option<(Inner<'a
         return None;
     }
     let (mut inner, mut tags, mut tagged) = (None, opts.tags.clone(), false);
-    members(
+    members_as(
         text,
         depth,
-        |name| matches!(name, "message" | "json" | "tags"),
+        // the message's text is read where it sits (`Vendor::Quoted`)
+        |name| match name {
+            "message" => Some(false),
+            "json" | "tags" => Some(true),
+            _ => None,
+        },
         |name, v| {
             match (&*name, v) {
-                ("message", Value::String(s)) if inner.is_none() => {
+                ("message", Part::Text(s)) if inner.is_none() && s.starts_with('"') => {
                     inner = Some(Inner::Message(s));
                 }
-                ("json", Value::Object(m)) if inner.is_none() => inner = Some(Inner::Json(m)),
-                ("tags", t) if !tagged => {
+                ("json", Part::Read(Value::Object(m))) if inner.is_none() => {
+                    inner = Some(Inner::Json(m));
+                }
+                ("tags", Part::Read(t)) if !tagged => {
                     tagged = true;
                     add_tags(&mut tags, t);
                 }
@@ -201,6 +227,11 @@ fn envelope<'a>(text: &'a str, depth: usize, opts: &Options) -> Option<(Inner<'a
 enum Vendor<'t> {
     /// As text, found at a place.
     Text(&'t str, Place),
+    /// As text escaped in a JSON string, between its quotes (an envelope's `message`),
+    /// read where it sits ([`quoted_members`]); `None` from [`vendor_document`] for a
+    /// text that reader leaves alone, and for a document that needs the text itself
+    /// (`event.original`, a fingerprint of the text or of the object).
+    Quoted(&'t str),
     /// Read already (an envelope's `json`).
     Object(Map<'t>),
 }
@@ -224,11 +255,19 @@ fn vendor_document<'t, M: Mapping>(
     rec_tags: &[String],
     opts: &Options,
 ) -> Option<Vec<u8>> {
-    let place = match vendor {
-        Vendor::Text(_, place) => place,
-        Vendor::Object(_) => Place::Envelope,
+    let (place, size) = match vendor {
+        Vendor::Text(text, place) => (place, text.len()),
+        Vendor::Quoted(text) => (Place::Envelope, text.len()),
+        Vendor::Object(_) => (Place::Envelope, 1024),
     };
     let preserve = crate::preserves(opts, rec_tags);
+    // escaped text cannot be `event.original` or what a fingerprint covers (the
+    // document would be refused below, after reading): refused before reading
+    if matches!(vendor, Vendor::Quoted(_))
+        && (preserve || (opts.identity && M::FINGERPRINT != Fingerprint::Fields))
+    {
+        return None;
+    }
     let mut f = M::Fields::default();
     let mut rest: Vec<Member<'t>> = Vec::with_capacity(if M::NESTED { 40 } else { 16 });
     let is_conf = |name: &str| place == Place::Record && name.starts_with(CONF);
@@ -268,6 +307,10 @@ fn vendor_document<'t, M: Mapping>(
         Vendor::Text(text, _) => {
             members(text, depth, plain, take)?;
             (Some(text), None)
+        }
+        Vendor::Quoted(text) => {
+            quoted_members(text, depth, plain, &mut take)?;
+            (None, None)
         }
         Vendor::Object(object) => {
             let kept = (opts.identity || preserve).then(|| object.clone());
@@ -332,7 +375,7 @@ fn vendor_document<'t, M: Mapping>(
         (true, Some(fp)) => Some((M::key(&mut mapped)?, fp)),
         (true, None) => Some((M::key(&mut mapped)?, M::fingerprint(&mut mapped)?)),
     };
-    let mut out = Vec::with_capacity(text.map_or(1024, str::len) * 2 + 1024);
+    let mut out = Vec::with_capacity(size * 2 + 1024);
     M::write(
         &mut mapped,
         Map::from_entries(rest),
@@ -957,6 +1000,73 @@ pub(crate) mod testing {
             state ^= state >> 7;
             state ^= state << 17;
             usize::try_from(state % n as u64).unwrap()
+        }
+    }
+
+    /// Of `records` (those that are objects), each in the `message` envelope under
+    /// every option set: how many the reading of the message where it sits, escaped
+    /// (`Vendor::Quoted`), took (each giving the general path's document), and how many
+    /// it could have (the message escapes nothing but quotes; the options need no
+    /// `event.original` or fingerprint of it).
+    fn read_where_they_sit<M: Mapping>(records: &[String]) -> (usize, usize) {
+        let sets = option_sets();
+        let (mut taken, mut could) = (0, 0);
+        for r in records {
+            let Ok(serde_json::Value::Object(_)) = serde_json::from_str(r) else {
+                continue;
+            };
+            let message = serde_json::to_string(r).unwrap();
+            let record = format!(r#"{{"message":{message},"tags":["t"]}}"#);
+            let only_quotes = !message.replace("\\\"", "").contains('\\');
+            for o in &sets {
+                let depth = envelope_depth::<M>(&o.limits);
+                let Some((Inner::Message(m), tags)) =
+                    envelope(&record, depth, o).filter(|_| within_limits(&record, &o.limits))
+                else {
+                    continue;
+                };
+                let quoted = Vendor::Quoted(&m[1..m.len() - 1]);
+                let Some(doc) = vendor_document::<M>(quoted, &tags, o) else {
+                    let refused = crate::preserves(o, &tags) || o.identity;
+                    could +=
+                        usize::from(only_quotes && !refused && same_as_general::<M>(&record, o));
+                    continue;
+                };
+                assert!(only_quotes, "read with escapes: {record}");
+                let general = crate::general_json(M::DATASET, &record, o);
+                assert_eq!(
+                    general,
+                    [String::from_utf8(doc).unwrap()],
+                    "{record}\n{o:?}"
+                );
+                taken += 1;
+                could += 1;
+            }
+        }
+        (taken, could)
+    }
+
+    /// A record in the `message` envelope is read where it sits, escaped, when only its
+    /// quotes are escaped there (the other envelope tests may pass by the text unescaped
+    /// first: this one holds that reading to the general path).
+    #[test]
+    fn messages_escaping_only_quotes_are_read_where_they_sit() {
+        use crate::sources::{anomali::direct::api::Api, anomali::direct::push::Push};
+        let mut pushes = crate::tests::golden_inputs(Dataset::AnomaliThreatstream);
+        pushes.extend(reference_lines(
+            "ti_anomali/_dev/deploy/docker/sample_logs/test-threatstream-ndjson.log",
+        ));
+        let counts = [
+            read_where_they_sit::<Push>(&pushes),
+            read_where_they_sit::<Api>(&crate::tests::golden_inputs(Dataset::AnomaliIntelligence)),
+            read_where_they_sit::<crate::sources::misp::direct::Attribute>(
+                &crate::tests::golden_inputs(Dataset::MispThreatAttributes),
+            ),
+        ];
+        for (taken, could) in counts {
+            // (most golden API pages and MISP attributes are not one object, or
+            // escape more than quotes)
+            assert!(taken >= 10 && taken == could, "{taken} of {could}");
         }
     }
 

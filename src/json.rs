@@ -431,7 +431,7 @@ pub(crate) fn plain_run_end(bytes: &[u8], from: usize) -> usize {
 }
 
 mod read;
-pub use read::{Outline, members, outline, outline_checked};
+pub use read::{Outline, Part, members, members_as, outline, outline_checked, quoted_members};
 pub(crate) mod write;
 pub use write::Json;
 
@@ -927,6 +927,125 @@ mod tests {
             assert!(members(other, 3, all, |_, _| Some(())).is_none(), "{other}");
         }
         assert!(members("{}", 1, all, |_, _| None).is_some());
+    }
+
+    /// What `members` reads of a text, and what `quoted_members` reads of the same
+    /// text as it sits escaped in a JSON string: `None`, or the same members.
+    fn both_readings(text: &str, depth: usize) -> (Option<Vec<(String, Value<'_>)>>, bool) {
+        let json = serde_json::to_string(text).unwrap();
+        let quoted_text = &json[1..json.len() - 1];
+        let (mut plain, mut quoted) = (Vec::new(), Vec::new());
+        let plain = members(
+            text,
+            depth,
+            |_| true,
+            |k, v| {
+                plain.push((k.into_owned(), v.into_owned()));
+                Some(())
+            },
+        )
+        .map(|()| plain);
+        let quoted = quoted_members(
+            quoted_text,
+            depth,
+            |_| true,
+            |k, v| {
+                quoted.push((k.into_owned(), v.into_owned()));
+                Some(())
+            },
+        )
+        .map(|()| quoted);
+        if let Some(q) = &quoted {
+            assert_eq!(plain.as_ref(), Some(q), "{text}");
+        }
+        (plain, quoted.is_some())
+    }
+
+    /// `quoted_members` reads a text escaped in a JSON string as `members` reads the
+    /// text, or leaves it: it reads every text whose only escapes there are its quotes,
+    /// and leaves every other (white space but spaces, escapes in its strings).
+    #[test]
+    fn quoted_members_read_what_members_read_of_the_text_unescaped() {
+        let names = [
+            r#""a""#,
+            r#""b c""#,
+            r#""é""#,
+            r#""""#,
+            r#""q\"x""#,
+            r#""t\n""#,
+        ];
+        let values = [
+            "1",
+            "-0",
+            "1.5e3",
+            "true",
+            "null",
+            r#""s""#,
+            r#""""#,
+            r#"[1,"x",[]]"#,
+            r#"{"k":"v","n":{}}"#,
+            r#""a\/b""#,
+            r#""\u00e9""#,
+            r#""é""#,
+            "[",
+            "tru",
+            "01",
+        ];
+        let spaces = ["", " ", "  ", "\n", "\t"];
+        let (mut read, mut both) = (0, 0);
+        for n in names {
+            for v in values {
+                for (i, sp) in spaces.iter().enumerate() {
+                    let one = format!("{{{sp}{n}{sp}:{sp}{v}{sp}}}");
+                    let two = format!(r#"{{"z":{v},{n}:{}}}{sp}"#, values[i]);
+                    for text in [one, two] {
+                        let (plain, quoted) = both_readings(&text, 3);
+                        let only_quotes = !serde_json::to_string(&text).unwrap()[1..]
+                            .trim_end_matches('"')
+                            .replace("\\\"", "")
+                            .contains('\\');
+                        if plain.is_some() && only_quotes {
+                            assert!(quoted, "left: {text}");
+                        }
+                        assert!(!quoted || only_quotes, "read with escapes: {text}");
+                        read += usize::from(quoted);
+                        both += usize::from(plain.is_some());
+                    }
+                }
+            }
+        }
+        assert!(read > 100 && both > read, "{read} of {both}");
+        // depth counted as `members` counts it; texts that are not one object
+        for (text, depth) in [
+            (r#"{"a":[{"b":1}]}"#, 3),
+            (r#"{"a":[{"b":1}]}"#, 2),
+            ("[1]", 3),
+            ("1", 3),
+            (r#"{"a":1} x"#, 3),
+            (r#"{"a":1,}"#, 3),
+            ("", 3),
+        ] {
+            let (plain, quoted) = both_readings(text, depth);
+            assert_eq!(plain.is_some(), quoted, "{text} {depth}");
+        }
+        // an unescaped quote, a lone backslash, or white space JSON escapes in a string,
+        // raw, in what should be escaped text (the reader of plain text steps over it)
+        assert!(quoted_members(r#"{\"a\": 1 }"#, 3, |_| true, |_, _| Some(())).is_some());
+        for q in [
+            "{\\\"a\\\":\n1}",
+            "{\\\"a\\\":\t1}",
+            "{\\\"a\\\":1}\r",
+            r#"{"a":1}"#,
+            r#"{\"a\":"1"}"#,
+            r#"{\"a\":1\}"#,
+            r#"{\"a\":\"1\"#,
+            r#"{\"a\"\:1}"#,
+        ] {
+            assert!(
+                quoted_members(q, 3, |_| true, |_, _| Some(())).is_none(),
+                "{q}"
+            );
+        }
     }
 
     #[test]

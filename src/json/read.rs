@@ -9,6 +9,10 @@
 //! than [`DEPTH`]. Strings without escapes are slices of the text, found eight bytes
 //! at a time.
 //!
+//! JSON text sent as a string (the `message` of Elastic's envelope) can be read where it
+//! sits, escaped, without being unescaped first ([`quoted_members`]), when the only
+//! escapes there are its quotes.
+//!
 //! The same reader also outlines a text without building it ([`outline`]): where an
 //! object's members or a list's items sit, each value stepped over as `serde_json` steps
 //! over a `RawValue`. Whole responses are split by it ([`crate::stream`]), and the parts
@@ -21,6 +25,10 @@ use super::{Map, Number, Value, plain_run_end, special_byte, special_mask};
 /// Nesting the reader goes into; deeper texts go to `serde_json` (which stops at 128).
 pub const DEPTH: usize = 100;
 
+/// Most room an escaped string is given at first beyond its text before the first escape
+/// (more is made as it grows): the size a record's text sent as a string mostly fits.
+const ESCAPED_ROOM: usize = 1024;
+
 /// `text` as one value, or `None` to leave it to `serde_json`.
 pub fn value(text: &str) -> Option<Value<'_>> {
     value_within(text, DEPTH)
@@ -29,7 +37,7 @@ pub fn value(text: &str) -> Option<Value<'_>> {
 /// [`value`], `None` also for a text nesting deeper than `max_depth` (counted as the
 /// record limits count it: each object or list inside another one level more).
 pub fn value_within(text: &str, max_depth: usize) -> Option<Value<'_>> {
-    let mut r = Reader::new(text, max_depth, false);
+    let mut r: Reader<'_> = Reader::new(text, max_depth, false);
     let v = r.value()?;
     r.ended(v)
 }
@@ -44,19 +52,55 @@ pub fn members<'a>(
     text: &'a str,
     max_depth: usize,
     accept: impl Fn(&str) -> bool,
-    mut each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
+    each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
 ) -> Option<()> {
-    let mut r = Reader::new(text, max_depth, false);
+    let r: Reader<'_> = Reader::new(text, max_depth, false);
+    r.object_members(accept, each)
+}
+
+/// [`members`] of the JSON text that `quoted` holds escaped, as it sits between the
+/// quotes of a JSON string (such as the `message` of Elastic's envelope), read without
+/// undoing the escapes first: the values are borrowed from `quoted`. Only the escape of
+/// a quote is read (`\"`, each of the text's own quotes); `None` for any other escape
+/// (white space sent as `\n`, an escape inside one of the text's strings), which is
+/// left to [`members`] of the text unescaped. Where this answers, that answers the same.
+pub fn quoted_members<'a>(
+    quoted: &'a str,
+    max_depth: usize,
+    accept: impl Fn(&str) -> bool,
+    each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
+) -> Option<()> {
+    let r: Reader<'_, true> = Reader::new(quoted, max_depth, false);
+    r.object_members(accept, each)
+}
+
+/// What [`members_as`] hands over of a member's value.
+pub enum Part<'a> {
+    /// The value, read.
+    Read(Value<'a>),
+    /// Its JSON text, stepped over and checked as [`outline`] checks it.
+    Text(&'a str),
+}
+
+/// [`members`], where `take` says of each name whether its value is read (`Some(true)`),
+/// handed over as its text (`Some(false)`), or not accepted (`None`).
+pub fn members_as<'a>(
+    text: &'a str,
+    max_depth: usize,
+    take: impl Fn(&str) -> Option<bool>,
+    mut each: impl FnMut(Cow<'a, str>, Part<'a>) -> Option<()>,
+) -> Option<()> {
+    let mut r: Reader<'_> = Reader::new(text, max_depth, false);
     if r.next_token()? != b'{' {
         return None;
     }
     r.each(b'}', |r| {
         let name = r.name(Reader::string)?;
-        if !accept(&name) {
-            return None;
-        }
-        let value = r.value()?;
-        each(name, value)
+        let part = match take(&name)? {
+            true => Part::Read(r.value()?),
+            false => Part::Text(r.skipped()?),
+        };
+        each(name, part)
     })?;
     r.ended(())
 }
@@ -104,7 +148,7 @@ pub fn outline_checked(text: &str) -> Option<Outline<'_>> {
 }
 
 fn outline_of(text: &str, checked: bool) -> Option<Outline<'_>> {
-    let mut r = Reader::new(text, DEPTH, checked);
+    let mut r: Reader<'_> = Reader::new(text, DEPTH, checked);
     let o = match r.next_token()? {
         b'n' => r.word(b"null", Outline::Null)?,
         b'{' => Outline::Object(r.members()?),
@@ -117,7 +161,10 @@ fn outline_of(text: &str, checked: bool) -> Option<Outline<'_>> {
     r.ended(o)
 }
 
-struct Reader<'a> {
+/// A reader of JSON text, or (`QUOTED`) of JSON text as it sits escaped between the
+/// quotes of a JSON string, where each of its quotes is `\"` and nothing else is
+/// escaped ([`quoted_members`]).
+struct Reader<'a, const QUOTED: bool = false> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
@@ -127,7 +174,7 @@ struct Reader<'a> {
     checked: bool,
 }
 
-impl<'a> Reader<'a> {
+impl<'a, const QUOTED: bool> Reader<'a, QUOTED> {
     /// A reader at the start of `text`, going at most `max_depth` levels deep (and never
     /// past [`DEPTH`]).
     fn new(text: &'a str, max_depth: usize, checked: bool) -> Self {
@@ -152,9 +199,48 @@ impl<'a> Reader<'a> {
     }
 
     fn skip_space(&mut self) {
+        if QUOTED {
+            // the other white space is escaped there
+            while let Some(b' ') = self.peek() {
+                self.at += 1;
+            }
+            return;
+        }
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.peek() {
             self.at += 1;
         }
+    }
+
+    /// Whether the reader is at a string's opening quote: `"`, or `\"` in quoted text.
+    #[inline]
+    fn at_quote(&mut self) -> Option<bool> {
+        Some(match self.next_token()? {
+            b'"' => !QUOTED,
+            b'\\' => QUOTED && self.bytes.get(self.at + 1) == Some(&b'"'),
+            _ => false,
+        })
+    }
+
+    /// The members of the object the text holds (`each` and `accept` as [`members`]).
+    /// Inlined into each of its two callers, as the one it replaced was.
+    #[inline(always)]
+    fn object_members(
+        mut self,
+        accept: impl Fn(&str) -> bool,
+        mut each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
+    ) -> Option<()> {
+        if self.next_token()? != b'{' {
+            return None;
+        }
+        self.each(b'}', |r| {
+            let name = r.name(Self::string)?;
+            if !accept(&name) {
+                return None;
+            }
+            let value = r.value()?;
+            each(name, value)
+        })?;
+        self.ended(())
     }
 
     /// The byte after white space, not taken.
@@ -167,7 +253,8 @@ impl<'a> Reader<'a> {
         match self.next_token()? {
             b'{' => self.object(),
             b'[' => self.array(),
-            b'"' => self.string().map(Value::String),
+            b'"' if !QUOTED => self.string().map(Value::String),
+            b'\\' if QUOTED => self.string().map(Value::String),
             b't' => self.word(b"true", Value::Bool(true)),
             b'f' => self.word(b"false", Value::Bool(false)),
             b'n' => self.word(b"null", Value::Null),
@@ -200,7 +287,7 @@ impl<'a> Reader<'a> {
             self.at += 1;
         } else {
             loop {
-                if self.next_token()? != b'"' {
+                if !self.at_quote()? {
                     return None;
                 }
                 let name = self.string()?;
@@ -247,7 +334,7 @@ impl<'a> Reader<'a> {
 
     /// A member's name, read by `read` (at its opening quote), and the colon after it.
     fn name<T>(&mut self, read: impl FnOnce(&mut Self) -> Option<T>) -> Option<T> {
-        if self.next_token()? != b'"' {
+        if !self.at_quote()? {
             return None;
         }
         let name = read(self)?;
@@ -270,15 +357,25 @@ impl<'a> Reader<'a> {
     }
 
     /// A string (at its opening quote): borrowed from the text when it holds no escape.
+    /// In quoted text (opening quote `\"`), only one without escapes is read.
     fn string(&mut self) -> Option<Cow<'a, str>> {
-        self.at += 1;
+        self.at += 1 + usize::from(QUOTED);
         let start = self.at;
         self.skip_plain();
         match self.peek()? {
-            b'"' => {
+            b'"' if !QUOTED => {
                 let s = self.text.get(start..self.at)?;
                 self.at += 1;
                 Some(Cow::Borrowed(s))
+            }
+            b'\\' if QUOTED => {
+                // the closing quote, or an escape inside the string: left to the reader
+                // of the text unescaped
+                let s = self.text.get(start..self.at)?;
+                (self.bytes.get(self.at + 1) == Some(&b'"')).then(|| {
+                    self.at += 2;
+                    Cow::Borrowed(s)
+                })
             }
             b'\\' => self.escaped(start).map(Cow::Owned),
             // a control character, which JSON does not allow in a string
@@ -300,7 +397,11 @@ impl<'a> Reader<'a> {
     /// without escapes, taken by most strings, then saves fewer registers.
     #[inline(never)]
     fn escaped(&mut self, start: usize) -> Option<String> {
-        let mut out = Vec::with_capacity(self.at - start + 64);
+        // room for the rest of the text (the string is no longer), up to a bound: growing
+        // by doubling from a small start cost several reallocations per string sent as
+        // JSON, a quarter of its unescaping
+        let rest = (self.bytes.len() - self.at).min(ESCAPED_ROOM);
+        let mut out = Vec::with_capacity(self.at - start + rest);
         out.extend_from_slice(self.bytes.get(start..self.at)?);
         loop {
             self.copy_plain(&mut out);
