@@ -11,7 +11,7 @@
 //! works on those fields, and the document is written once, in the order the general
 //! path sorts it into. No document tree, no path walks, no lookups by name. The object
 //! in a `message` is read where it sits in the record, escaped
-//! ([`crate::json::quoted_members`]), unless it escapes more than its quotes there (then
+//! ([`crate::json::Quoted`]), unless it escapes more than its quotes there (then
 //! it is unescaped first) or the document keeps it as `event.original` or hashes it.
 //!
 //! This module is what every direct path shares — the envelopes, the settings, the
@@ -35,7 +35,7 @@ use std::borrow::Cow;
 use crate::dates::Stamp;
 use crate::ecs::url::UrlParts;
 use crate::envelope::{add_tags, is_raw_field, names_an_envelope};
-use crate::json::{Json, Map, Part, Value, members, members_as, quoted_members, write};
+use crate::json::{Json, Map, Part, Quoted, Take, Value, members, members_as, write};
 use crate::options::{Limits, Options};
 use crate::{Cleanup, Dataset, DatasetInfo};
 
@@ -116,23 +116,57 @@ pub(crate) fn document<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>
     if !within_limits(text, &opts.limits) {
         return None;
     }
-    vendor_document::<M>(Vendor::Text(text, Place::Record), &opts.tags, opts).or_else(|| {
-        match envelope(text, envelope_depth::<M>(&opts.limits), opts)? {
-            (Inner::Message(message), tags) => {
-                // read where it sits, escaped; else unescaped first
-                let quoted = message.get(1..message.len() - 1)?;
-                vendor_document::<M>(Vendor::Quoted(quoted), &tags, opts).or_else(|| {
-                    let Ok(Value::String(inner)) = crate::json::from_str(message) else {
-                        return None;
-                    };
+    vendor_document::<M>(Vendor::Text(text, Place::Record), &opts.tags, opts)
+        .or_else(|| in_place::<M>(text, opts))
+        .or_else(
+            || match envelope(text, envelope_depth::<M>(&opts.limits), opts)? {
+                (Inner::Message(inner), tags) => {
                     vendor_document::<M>(Vendor::Text(&inner, Place::Envelope), &tags, opts)
-                })
+                }
+                (Inner::Json(object), tags) => {
+                    vendor_document::<M>(Vendor::Object(object), &tags, opts)
+                }
+            },
+        )
+}
+
+/// The document of `text` in Elastic's `message` envelope, the vendor object read where
+/// it sits in the message, escaped ([`Quoted`]), and its tags as [`envelope`] reads them;
+/// `None` for any other record, for a message that escapes more than its quotes (left to
+/// [`envelope`], which unescapes it first), and where the document would keep the text
+/// (`event.original`) or hash it.
+fn in_place<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>> {
+    if opts.raw_field.is_some()
+        || crate::preserves(opts, &opts.tags)
+        || (opts.identity && M::FINGERPRINT != Fingerprint::Fields)
+    {
+        return None;
+    }
+    let (mut read, mut tags, mut tagged) = (None, opts.tags.clone(), false);
+    members_as(
+        text,
+        envelope_depth::<M>(&opts.limits),
+        |name| match name {
+            "message" => Some(Take::Quoted),
+            "tags" => Some(Take::Read),
+            _ => None,
+        },
+        |name, part| {
+            match (&*name, part) {
+                ("message", Part::Quoted(q)) if read.is_none() => {
+                    read = Some(read_vendor::<M>(Vendor::Quoted(q), false, opts)?);
+                }
+                ("tags", Part::Read(t)) if !tagged => {
+                    tagged = true;
+                    add_tags(&mut tags, t);
+                }
+                // sent twice, or of another kind
+                _ => return None,
             }
-            (Inner::Json(object), tags) => {
-                vendor_document::<M>(Vendor::Object(object), &tags, opts)
-            }
-        }
-    })
+            Some(())
+        },
+    )?;
+    finish::<M>(read?, &tags, opts)
 }
 
 /// Whether [`document`] may read `text` within `limits` ([`read_as_is`]; a flat object
@@ -177,8 +211,8 @@ pub(crate) fn read_as_is(text: &str, limits: &Limits) -> bool {
 
 /// What an envelope holds.
 enum Inner<'a> {
-    /// The vendor JSON as text: the JSON string `message` is, quotes, escapes and all.
-    Message(&'a str),
+    /// The vendor JSON as text (`message`).
+    Message(Cow<'a, str>),
     /// The vendor object, read (`json`, as Elastic's agent hands it over).
     Json(Map<'a>),
 }
@@ -193,24 +227,17 @@ fn envelope<'a>(text: &'a str, depth: usize, opts: &Options) -> Option<(Inner<'a
         return None;
     }
     let (mut inner, mut tags, mut tagged) = (None, opts.tags.clone(), false);
-    members_as(
+    members(
         text,
         depth,
-        // the message's text is read where it sits (`Vendor::Quoted`)
-        |name| match name {
-            "message" => Some(false),
-            "json" | "tags" => Some(true),
-            _ => None,
-        },
+        |name| matches!(name, "message" | "json" | "tags"),
         |name, v| {
             match (&*name, v) {
-                ("message", Part::Text(s)) if inner.is_none() && s.starts_with('"') => {
+                ("message", Value::String(s)) if inner.is_none() => {
                     inner = Some(Inner::Message(s));
                 }
-                ("json", Part::Read(Value::Object(m))) if inner.is_none() => {
-                    inner = Some(Inner::Json(m));
-                }
-                ("tags", Part::Read(t)) if !tagged => {
+                ("json", Value::Object(m)) if inner.is_none() => inner = Some(Inner::Json(m)),
+                ("tags", t) if !tagged => {
                     tagged = true;
                     add_tags(&mut tags, t);
                 }
@@ -224,14 +251,12 @@ fn envelope<'a>(text: &'a str, depth: usize, opts: &Options) -> Option<(Inner<'a
 }
 
 /// The vendor JSON a document is made of.
-enum Vendor<'t> {
+enum Vendor<'r, 't> {
     /// As text, found at a place.
     Text(&'t str, Place),
-    /// As text escaped in a JSON string, between its quotes (an envelope's `message`),
-    /// read where it sits ([`quoted_members`]); `None` from [`vendor_document`] for a
-    /// text that reader leaves alone, and for a document that needs the text itself
-    /// (`event.original`, a fingerprint of the text or of the object).
-    Quoted(&'t str),
+    /// As text escaped in a JSON string (an envelope's `message`), read where it sits:
+    /// neither kept (`event.original`) nor read again (a fingerprint of the object).
+    Quoted(Quoted<'r, 't>),
     /// Read already (an envelope's `json`).
     Object(Map<'t>),
 }
@@ -250,34 +275,62 @@ enum Place {
 const CONF: &str = "_conf.";
 
 /// The document of the vendor JSON `vendor`, with the record's tags `rec_tags`.
-fn vendor_document<'t, M: Mapping>(
-    vendor: Vendor<'t>,
+fn vendor_document<M: Mapping>(
+    vendor: Vendor<'_, '_>,
     rec_tags: &[String],
     opts: &Options,
 ) -> Option<Vec<u8>> {
-    let (place, size) = match vendor {
-        Vendor::Text(text, place) => (place, text.len()),
-        Vendor::Quoted(text) => (Place::Envelope, text.len()),
-        Vendor::Object(_) => (Place::Envelope, 1024),
+    let keep_object = opts.identity || crate::preserves(opts, rec_tags);
+    finish::<M>(read_vendor::<M>(vendor, keep_object, opts)?, rec_tags, opts)
+}
+
+/// The vendor object read into the mapping's fields, and what [`finish`] needs of how.
+struct Read<'t, M: Mapping> {
+    f: M::Fields<'t>,
+    /// The members the mapping does not read, kept.
+    rest: Vec<Member<'t>>,
+    /// The settings beside the fields (`_conf.<setting>`), their prefix taken off.
+    conf: Vec<Member<'t>>,
+    place: Place,
+    /// The text it was read from, when it can be kept or read again.
+    text: Option<&'t str>,
+    /// The object as the general path holds it, when it was read already and kept.
+    kept: Option<Map<'t>>,
+    /// How long the vendor JSON is, about.
+    size: usize,
+}
+
+/// Whether `name` is a setting beside the vendor fields of a record found at `place`.
+fn is_conf(place: Place, name: &str) -> bool {
+    place == Place::Record && name.starts_with(CONF)
+}
+
+/// Whether the direct path reads a member named `name` of vendor JSON found at `place`:
+/// names that are not an envelope's, and settings.
+fn plain(place: Place, name: &str, opts: &Options) -> bool {
+    !names_an_envelope(name, opts) || (is_conf(place, name) && !is_raw_field(name, opts))
+}
+
+/// `vendor` read into the fields of `M`; an object read already is kept when
+/// `keep_object` (for `event.original` or the fingerprint).
+#[inline(always)]
+fn read_vendor<'t, M: Mapping>(
+    vendor: Vendor<'_, 't>,
+    keep_object: bool,
+    opts: &Options,
+) -> Option<Read<'t, M>> {
+    let (place, size) = match &vendor {
+        Vendor::Text(text, place) => (*place, text.len()),
+        // about the text's size
+        Vendor::Quoted(_) | Vendor::Object(_) => (Place::Envelope, 1024),
     };
-    let preserve = crate::preserves(opts, rec_tags);
-    // escaped text cannot be `event.original` or what a fingerprint covers (the
-    // document would be refused below, after reading): refused before reading
-    if matches!(vendor, Vendor::Quoted(_))
-        && (preserve || (opts.identity && M::FINGERPRINT != Fingerprint::Fields))
-    {
-        return None;
-    }
     let mut f = M::Fields::default();
     let mut rest: Vec<Member<'t>> = Vec::with_capacity(if M::NESTED { 40 } else { 16 });
-    let is_conf = |name: &str| place == Place::Record && name.starts_with(CONF);
-    // names that are not an envelope's, and settings
-    let plain =
-        |name: &str| !names_an_envelope(name, opts) || (is_conf(name) && !is_raw_field(name, opts));
+    let plain = |name: &str| plain(place, name, opts);
     let depth = if M::NESTED { opts.limits.max_depth } else { 1 };
     let mut conf = Vec::new();
     let mut take = |name: Cow<'t, str>, v: Value<'t>| {
-        if is_conf(&name) {
+        if is_conf(place, &name) {
             let setting = match name {
                 Cow::Borrowed(n) => Cow::Borrowed(&n[CONF.len()..]),
                 Cow::Owned(n) => Cow::Owned(n[CONF.len()..].to_string()),
@@ -301,19 +354,17 @@ fn vendor_document<'t, M: Mapping>(
             }
         }
     };
-    // the vendor object as the general path holds it, when read already: what the
-    // fingerprint covers and `event.original` writes
-    let (text, read) = match vendor {
+    let (text, kept) = match vendor {
         Vendor::Text(text, _) => {
             members(text, depth, plain, take)?;
             (Some(text), None)
         }
-        Vendor::Quoted(text) => {
-            quoted_members(text, depth, plain, &mut take)?;
+        Vendor::Quoted(q) => {
+            q.members(depth, plain, &mut take)?;
             (None, None)
         }
         Vendor::Object(object) => {
-            let kept = (opts.identity || preserve).then(|| object.clone());
+            let kept = keep_object.then(|| object.clone());
             for (name, v) in object {
                 // a nested value where the data set has none, or a name the text path
                 // leaves alone: left to the general path
@@ -326,6 +377,33 @@ fn vendor_document<'t, M: Mapping>(
             (None, kept)
         }
     };
+    Some(Read {
+        f,
+        rest,
+        conf,
+        place,
+        text,
+        kept,
+        size,
+    })
+}
+
+/// The document of the vendor object `read`, with the record's tags `rec_tags`.
+/// (This and [`read_vendor`] are inlined into their callers, as the one function they
+/// were split from was: out of line, a bare push took 1 % more instructions.)
+#[inline(always)]
+fn finish<M: Mapping>(read: Read<'_, M>, rec_tags: &[String], opts: &Options) -> Option<Vec<u8>> {
+    let Read {
+        f,
+        mut rest,
+        conf,
+        place,
+        text,
+        kept,
+        size,
+    } = read;
+    let preserve = crate::preserves(opts, rec_tags);
+    let depth = if M::NESTED { opts.limits.max_depth } else { 1 };
     // the settings as the general path reads them (the last of a name kept); with any,
     // `event.original` is the record without them
     let settled = !conf.is_empty();
@@ -337,12 +415,13 @@ fn vendor_document<'t, M: Mapping>(
     // The record's object without its settings, as the general path holds it: what the
     // object's fingerprint covers, and `event.original` when settings were taken out.
     // Read again from the text only when needed.
-    let whole = match (text, read) {
+    let whole = match (text, kept) {
         (_, Some(object)) => Some(object),
         (Some(text), None) if by_object || (original_read && settled) => {
             let mut all = Vec::with_capacity(32);
+            let plain = |name: &str| plain(place, name, opts);
             members(text, depth, plain, |name, v| {
-                if !is_conf(&name) {
+                if !is_conf(place, &name) {
                     all.push((name, v));
                 }
                 Some(())
@@ -1005,7 +1084,7 @@ pub(crate) mod testing {
 
     /// Of `records` (those that are objects), each in the `message` envelope under
     /// every option set: how many the reading of the message where it sits, escaped
-    /// (`Vendor::Quoted`), took (each giving the general path's document), and how many
+    /// (`in_place`), took (each giving the general path's document), and how many
     /// it could have (the message escapes nothing but quotes; the options need no
     /// `event.original` or fingerprint of it).
     fn read_where_they_sit<M: Mapping>(records: &[String]) -> (usize, usize) {
@@ -1019,15 +1098,12 @@ pub(crate) mod testing {
             let record = format!(r#"{{"message":{message},"tags":["t"]}}"#);
             let only_quotes = !message.replace("\\\"", "").contains('\\');
             for o in &sets {
-                let depth = envelope_depth::<M>(&o.limits);
-                let Some((Inner::Message(m), tags)) =
-                    envelope(&record, depth, o).filter(|_| within_limits(&record, &o.limits))
-                else {
+                if !within_limits(&record, &o.limits) {
                     continue;
-                };
-                let quoted = Vendor::Quoted(&m[1..m.len() - 1]);
-                let Some(doc) = vendor_document::<M>(quoted, &tags, o) else {
-                    let refused = crate::preserves(o, &tags) || o.identity;
+                }
+                let Some(doc) = in_place::<M>(&record, o) else {
+                    let refused = crate::preserves(o, &o.tags)
+                        || (o.identity && M::FINGERPRINT != Fingerprint::Fields);
                     could +=
                         usize::from(only_quotes && !refused && same_as_general::<M>(&record, o));
                     continue;

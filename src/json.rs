@@ -431,7 +431,7 @@ pub(crate) fn plain_run_end(bytes: &[u8], from: usize) -> usize {
 }
 
 mod read;
-pub use read::{Outline, Part, members, members_as, outline, outline_checked, quoted_members};
+pub use read::{Outline, Part, Quoted, Take, members, members_as, outline, outline_checked};
 pub(crate) mod write;
 pub use write::Json;
 
@@ -929,12 +929,35 @@ mod tests {
         assert!(members("{}", 1, all, |_, _| None).is_some());
     }
 
-    /// What `members` reads of a text, and what `quoted_members` reads of the same
-    /// text as it sits escaped in a JSON string: `None`, or the same members.
+    /// The members of the object `quoted` holds escaped, as it would sit between the
+    /// quotes of a JSON string, read where it sits ([`Quoted`]).
+    fn read_quoted(quoted: &str, depth: usize) -> Option<Vec<(String, Value<'static>)>> {
+        let record = format!(r#"{{"m":"{quoted}"}}"#);
+        let mut seen = Vec::new();
+        members_as(
+            &record,
+            2,
+            |_| Some(Take::Quoted),
+            |_, part| match part {
+                Part::Quoted(q) => q.members(
+                    depth,
+                    |_| true,
+                    |k, v| {
+                        seen.push((k.into_owned(), v.into_owned()));
+                        Some(())
+                    },
+                ),
+                Part::Read(_) => None,
+            },
+        )
+        .map(|()| seen)
+    }
+
+    /// What `members` reads of a text, and what [`Quoted`] reads of the same text as it
+    /// sits escaped in a JSON string: `None`, or the same members.
     fn both_readings(text: &str, depth: usize) -> (Option<Vec<(String, Value<'_>)>>, bool) {
         let json = serde_json::to_string(text).unwrap();
-        let quoted_text = &json[1..json.len() - 1];
-        let (mut plain, mut quoted) = (Vec::new(), Vec::new());
+        let mut plain = Vec::new();
         let plain = members(
             text,
             depth,
@@ -945,27 +968,67 @@ mod tests {
             },
         )
         .map(|()| plain);
-        let quoted = quoted_members(
-            quoted_text,
-            depth,
-            |_| true,
-            |k, v| {
-                quoted.push((k.into_owned(), v.into_owned()));
-                Some(())
-            },
-        )
-        .map(|()| quoted);
+        let quoted = read_quoted(&json[1..json.len() - 1], depth);
         if let Some(q) = &quoted {
             assert_eq!(plain.as_ref(), Some(q), "{text}");
         }
         (plain, quoted.is_some())
     }
 
-    /// `quoted_members` reads a text escaped in a JSON string as `members` reads the
+    /// `members_as` reads on after a string read where it sits, reads values of other
+    /// kinds, and answers `None` when a string handed over is not read.
+    #[test]
+    fn members_as_reads_on_after_a_quoted_string() {
+        let text = r#"{"m":"{\"a\":[1,\"x\"]} ","n":"{}","t":["u"],"k":{"a":1}}"#;
+        let mut seen = Vec::new();
+        let quoted = |name: &str| {
+            Some(if name == "t" {
+                Take::Read
+            } else {
+                Take::Quoted
+            })
+        };
+        members_as(text, 3, quoted, |name, part| {
+            match part {
+                Part::Quoted(q) => q.members(
+                    2,
+                    |_| true,
+                    |k, v| {
+                        seen.push(format!("{name}.{k}={}", v.to_json()));
+                        Some(())
+                    },
+                )?,
+                Part::Read(v) => seen.push(format!("{name}={}", v.to_json())),
+            }
+            Some(())
+        })
+        .unwrap();
+        assert_eq!(seen, [r#"m.a=[1,"x"]"#, r#"t=["u"]"#, r#"k={"a":1}"#]);
+        // depth counted from the string's object; a string not read; a name refused
+        let read_all = |depth: usize| {
+            members_as(text, 3, quoted, |_, part| match part {
+                Part::Quoted(q) => q.members(depth, |_| true, |_, _| Some(())),
+                Part::Read(_) => Some(()),
+            })
+        };
+        assert!(read_all(2).is_some() && read_all(1).is_none());
+        assert!(members_as(text, 3, quoted, |_, _| Some(())).is_none());
+        assert!(
+            members_as(
+                text,
+                3,
+                |n| (n != "k").then_some(Take::Read),
+                |_, _| Some(())
+            )
+            .is_none()
+        );
+    }
+
+    /// [`Quoted`] reads a text escaped in a JSON string as `members` reads the
     /// text, or leaves it: it reads every text whose only escapes there are its quotes,
     /// and leaves every other (white space but spaces, escapes in its strings).
     #[test]
-    fn quoted_members_read_what_members_read_of_the_text_unescaped() {
+    fn quoted_strings_are_read_as_members_reads_the_text_unescaped() {
         let names = [
             r#""a""#,
             r#""b c""#,
@@ -1030,7 +1093,7 @@ mod tests {
         }
         // an unescaped quote, a lone backslash, or white space JSON escapes in a string,
         // raw, in what should be escaped text (the reader of plain text steps over it)
-        assert!(quoted_members(r#"{\"a\": 1 }"#, 3, |_| true, |_, _| Some(())).is_some());
+        assert!(read_quoted(r#"{\"a\": 1 }"#, 3).is_some());
         for q in [
             "{\\\"a\\\":\n1}",
             "{\\\"a\\\":\t1}",
@@ -1041,10 +1104,7 @@ mod tests {
             r#"{\"a\":\"1\"#,
             r#"{\"a\"\:1}"#,
         ] {
-            assert!(
-                quoted_members(q, 3, |_| true, |_, _| Some(())).is_none(),
-                "{q}"
-            );
+            assert!(read_quoted(q, 3).is_none(), "{q}");
         }
     }
 

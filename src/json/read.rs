@@ -10,7 +10,7 @@
 //! at a time.
 //!
 //! JSON text sent as a string (the `message` of Elastic's envelope) can be read where it
-//! sits, escaped, without being unescaped first ([`quoted_members`]), when the only
+//! sits, escaped, without being unescaped first ([`Quoted`]), when the only
 //! escapes there are its quotes.
 //!
 //! The same reader also outlines a text without building it ([`outline`]): where an
@@ -54,41 +54,74 @@ pub fn members<'a>(
     accept: impl Fn(&str) -> bool,
     each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
 ) -> Option<()> {
-    let r: Reader<'_> = Reader::new(text, max_depth, false);
-    r.object_members(accept, each)
+    let mut r: Reader<'_> = Reader::new(text, max_depth, false);
+    r.object_members(accept, each)?;
+    r.ended(())
 }
 
-/// [`members`] of the JSON text that `quoted` holds escaped, as it sits between the
-/// quotes of a JSON string (such as the `message` of Elastic's envelope), read without
-/// undoing the escapes first: the values are borrowed from `quoted`. Only the escape of
-/// a quote is read (`\"`, each of the text's own quotes); `None` for any other escape
-/// (white space sent as `\n`, an escape inside one of the text's strings), which is
-/// left to [`members`] of the text unescaped. Where this answers, that answers the same.
-pub fn quoted_members<'a>(
-    quoted: &'a str,
-    max_depth: usize,
-    accept: impl Fn(&str) -> bool,
-    each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
-) -> Option<()> {
-    let r: Reader<'_, true> = Reader::new(quoted, max_depth, false);
-    r.object_members(accept, each)
+/// What [`members_as`] does with a member's value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Take {
+    /// Reads it.
+    Read,
+    /// Hands a string over to be read where it sits ([`Quoted`]); a value of another
+    /// kind is read.
+    Quoted,
 }
 
 /// What [`members_as`] hands over of a member's value.
-pub enum Part<'a> {
+pub enum Part<'r, 'a> {
     /// The value, read.
     Read(Value<'a>),
-    /// Its JSON text, stepped over and checked as [`outline`] checks it.
-    Text(&'a str),
+    /// A string, to be read where it sits.
+    Quoted(Quoted<'r, 'a>),
 }
 
-/// [`members`], where `take` says of each name whether its value is read (`Some(true)`),
-/// handed over as its text (`Some(false)`), or not accepted (`None`).
+/// A string whose text is a JSON object (such as the `message` of Elastic's envelope),
+/// to be read where it sits, escaped, without undoing the escapes first: the values are
+/// borrowed from the text. Only the escape of a quote is read (`\"`, each of the
+/// object's own quotes); [`Quoted::members`] answers `None` for any other escape (white
+/// space sent as `\n`, an escape inside one of the object's strings), which is left to
+/// [`members`] of the string read. Where it answers, that answers the same.
+pub struct Quoted<'r, 'a> {
+    /// The reader of the text the string is in, at its opening quote.
+    outer: &'r mut Reader<'a>,
+    /// Set once the string is read, the outer reader past it.
+    read: &'r mut bool,
+}
+
+impl<'a> Quoted<'_, 'a> {
+    /// The members of the object the string holds, as [`members`] gives them (`max_depth`
+    /// counted from the object); `None` also for a string that holds more than one
+    /// object, or escapes more than its quotes.
+    pub fn members(
+        self,
+        max_depth: usize,
+        accept: impl Fn(&str) -> bool,
+        each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
+    ) -> Option<()> {
+        let outer = self.outer;
+        let mut r: Reader<'a, true> = Reader::new(outer.text, max_depth, false);
+        r.at = outer.at + 1;
+        r.object_members(accept, each)?;
+        r.skip_space();
+        if r.peek()? != b'"' {
+            return None;
+        }
+        outer.at = r.at + 1;
+        *self.read = true;
+        Some(())
+    }
+}
+
+/// [`members`], where `take` says of each name what is done with its value, or `None`
+/// to refuse it. A string handed over ([`Take::Quoted`]) must be read by `each`, else
+/// this answers `None`.
 pub fn members_as<'a>(
     text: &'a str,
     max_depth: usize,
-    take: impl Fn(&str) -> Option<bool>,
-    mut each: impl FnMut(Cow<'a, str>, Part<'a>) -> Option<()>,
+    take: impl Fn(&str) -> Option<Take>,
+    mut each: impl FnMut(Cow<'a, str>, Part<'_, 'a>) -> Option<()>,
 ) -> Option<()> {
     let mut r: Reader<'_> = Reader::new(text, max_depth, false);
     if r.next_token()? != b'{' {
@@ -97,8 +130,18 @@ pub fn members_as<'a>(
     r.each(b'}', |r| {
         let name = r.name(Reader::string)?;
         let part = match take(&name)? {
-            true => Part::Read(r.value()?),
-            false => Part::Text(r.skipped()?),
+            Take::Quoted if r.next_token()? == b'"' => {
+                let mut read = false;
+                each(
+                    name,
+                    Part::Quoted(Quoted {
+                        outer: r,
+                        read: &mut read,
+                    }),
+                )?;
+                return read.then_some(());
+            }
+            _ => Part::Read(r.value()?),
         };
         each(name, part)
     })?;
@@ -163,7 +206,7 @@ fn outline_of(text: &str, checked: bool) -> Option<Outline<'_>> {
 
 /// A reader of JSON text, or (`QUOTED`) of JSON text as it sits escaped between the
 /// quotes of a JSON string, where each of its quotes is `\"` and nothing else is
-/// escaped ([`quoted_members`]).
+/// escaped ([`Quoted`]).
 struct Reader<'a, const QUOTED: bool = false> {
     text: &'a str,
     bytes: &'a [u8],
@@ -221,11 +264,10 @@ impl<'a, const QUOTED: bool> Reader<'a, QUOTED> {
         })
     }
 
-    /// The members of the object the text holds (`each` and `accept` as [`members`]).
-    /// Inlined into each of its two callers, as the one it replaced was.
+    /// The members of the object here (`each` and `accept` as [`members`]).
     #[inline(always)]
     fn object_members(
-        mut self,
+        &mut self,
         accept: impl Fn(&str) -> bool,
         mut each: impl FnMut(Cow<'a, str>, Value<'a>) -> Option<()>,
     ) -> Option<()> {
@@ -239,8 +281,7 @@ impl<'a, const QUOTED: bool> Reader<'a, QUOTED> {
             }
             let value = r.value()?;
             each(name, value)
-        })?;
-        self.ended(())
+        })
     }
 
     /// The byte after white space, not taken.
