@@ -301,12 +301,14 @@ struct Read<'t, M: Mapping> {
 }
 
 /// Whether `name` is a setting beside the vendor fields of a record found at `place`.
+#[inline]
 fn is_conf(place: Place, name: &str) -> bool {
     place == Place::Record && name.starts_with(CONF)
 }
 
 /// Whether the direct path reads a member named `name` of vendor JSON found at `place`:
 /// names that are not an envelope's, and settings.
+#[inline]
 fn plain(place: Place, name: &str, opts: &Options) -> bool {
     !names_an_envelope(name, opts) || (is_conf(place, name) && !is_raw_field(name, opts))
 }
@@ -831,6 +833,9 @@ pub(crate) mod testing {
         "1.5",
         "1e3",
         "4294967296",
+        "18446744073709551615",
+        "-9223372036854775808",
+        "123456789012345678901",
         "\"0\"",
         "\"48.85\"",
         "\"abc\"",

@@ -57,6 +57,8 @@ pub(crate) fn value(v: &Value, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
 fn object(m: &Map, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
     out.push(b'{');
     let mut first = true;
+    // [`member`] written out: through it, the compiler inlined this loop otherwise (a
+    // MISP attribute took 1.5 % more instructions)
     for (name, v) in m.iter() {
         part(
             v,
@@ -68,6 +70,21 @@ fn object(m: &Map, cleanup: Option<Cleanup>, out: &mut Vec<u8>) {
         );
     }
     out.push(b'}');
+}
+
+/// Writes a member of an object (after a comma unless `first`), unless `cleanup`
+/// removes it (see [`part`]).
+#[inline]
+pub(crate) fn member(
+    name: &str,
+    v: &Value,
+    cleanup: Option<Cleanup>,
+    first: &mut bool,
+    out: &mut Vec<u8>,
+) {
+    part(v, cleanup, cleanup.is_some(), first, out, |first, out| {
+        key(name, first, out);
+    });
 }
 
 /// Writes an item of a list or a member of an object: `lead` (its comma, and a member's

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::dates::Stamp;
 use crate::direct::{Obj, Written};
-use crate::json::{Map, Value, write};
+use crate::json::{Map, Value, name_order, write};
 use crate::options::Options;
 use crate::{Cleanup, Dataset, dates};
 
@@ -36,9 +36,69 @@ pub struct Head<'a> {
     /// The id as the vendor object keeps it (a string by now), for the IOC key (kept
     /// with identity on only).
     pub id: Option<Value<'a>>,
+    /// Members of `anomali.threatstream` the mapping made ([`Made`]), in no order.
+    pub made: [Option<(&'static str, Made)>; MADE],
+}
+
+/// How many members of `anomali.threatstream` a mapping makes at most ([`Made`]).
+const MADE: usize = 6;
+
+/// A member of `anomali.threatstream` the mapping made, kept as what it is until the
+/// document is written, where it goes in its place by name: no string is made for it.
+#[derive(Clone, Copy)]
+pub enum Made {
+    /// An integer id, written as a string.
+    Unsigned(u64),
+    /// A negative integer id, written as a string.
+    Signed(i64),
+    /// A date.
+    Date(Stamp),
+}
+
+impl Made {
+    /// Writes the member's value.
+    fn write(self, out: &mut Vec<u8>) {
+        match self {
+            Made::Unsigned(u) => {
+                out.push(b'"');
+                decimal(u, out);
+                out.push(b'"');
+            }
+            Made::Signed(i) => {
+                out.extend_from_slice(if i < 0 { b"\"-" } else { b"\"" });
+                decimal(i.unsigned_abs(), out);
+                out.push(b'"');
+            }
+            Made::Date(d) => d.write(out),
+        }
+    }
+}
+
+/// Appends the decimal digits of `n` (as `u64`'s `Display` writes them).
+fn decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        // a digit: below 10
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
 }
 
 impl<'a> Head<'a> {
+    /// Adds a member of `anomali.threatstream` the mapping made; `None` when there is no
+    /// room ([`MADE`] was set too low for the mapping: its tests would fail).
+    pub fn make(&mut self, name: &'static str, value: Made) -> Option<()> {
+        let slot = self.made.iter_mut().find(|m| m.is_none())?;
+        *slot = Some((name, value));
+        Some(())
+    }
+
     /// Adds `user` to `related.user` unless there.
     pub fn related_user(&mut self, user: Cow<'a, str>) {
         if !self.related_user.contains(&user) {
@@ -130,6 +190,19 @@ fn ids<'a>(
         let id = match id.take() {
             None | Some(Value::Null) => continue,
             Some(Value::String(s)) => Value::String(s),
+            // an integer written out where the document is written (the IOC key needs
+            // the id as text)
+            Some(Value::Number(n)) if !(identity && *name == "id") => {
+                match (n.as_u64(), n.as_i64()) {
+                    (Some(u), _) => h.make(name, Made::Unsigned(u))?,
+                    (None, Some(i)) => h.make(name, Made::Signed(i))?,
+                    _ => keep(
+                        name,
+                        Value::String(super::common::scalar_text(&Value::Number(n))?),
+                    ),
+                }
+                continue;
+            }
             Some(other) => Value::String(super::common::scalar_text(&other)?),
         };
         if identity && *name == "id" {
@@ -138,6 +211,38 @@ fn ids<'a>(
         keep(name, id);
     }
     Some(())
+}
+
+/// Writes `anomali.threatstream`: the members of `vendor` (sorted by name) and those the
+/// mapping made, in name order, as if all were in `vendor` (written with the same
+/// cleanup).
+fn write_vendor(vendor: Map<'_>, made: &[Option<(&'static str, Made)>; MADE], out: &mut Vec<u8>) {
+    if made[0].is_none() {
+        // nothing made (filled from the first place on)
+        write::value(&Value::Object(vendor), Some(Cleanup::AllEmpty), out);
+        return;
+    }
+    let mut made = *made;
+    made.sort_unstable_by(|a, b| match (a, b) {
+        (Some(a), Some(b)) => name_order(a.0, b.0),
+        // the empty places last
+        (a, b) => b.is_some().cmp(&a.is_some()),
+    });
+    let mut made = made.into_iter().flatten().peekable();
+    let mut first = true;
+    out.push(b'{');
+    for (name, v) in vendor.iter() {
+        while let Some((m, value)) = made.next_if(|(m, _)| name_order(m, name).is_lt()) {
+            write::key(m, &mut first, out);
+            value.write(out);
+        }
+        write::member(name, v, Some(Cleanup::AllEmpty), &mut first, out);
+    }
+    for (m, value) in made {
+        write::key(m, &mut first, out);
+        value.write(out);
+    }
+    out.push(b'}');
 }
 
 /// Writes the document: the names of every object in byte order, as the general path
@@ -157,7 +262,7 @@ fn write_document(
     d.date("@timestamp", h.timestamp);
     d.object("anomali", |a| {
         let out = a.name("threatstream");
-        write::value(&Value::Object(vendor), Some(Cleanup::AllEmpty), out);
+        write_vendor(vendor, &h.made, out);
     });
     d.constants(info);
     d.event(info, opts, &w, h.created.as_deref(), h.severity);

@@ -11,14 +11,14 @@ use std::borrow::Cow;
 use super::super::common;
 use super::super::itype;
 use super::super::threatstream::{self, split_detail};
-use super::{Head, address, coordinate, date, ids, sent, text};
+use super::{Head, Made, address, coordinate, date, ids, sent, text};
 use crate::Dataset;
 use crate::dates::Stamp;
 use crate::direct::{Fingerprint, Mapping, Member, Written};
 use crate::ecs::url::UrlParts;
+use crate::expiration;
 use crate::json::{Map, Value};
 use crate::options::Options;
-use crate::{dates, expiration};
 
 /// A ThreatStream push.
 pub struct Push;
@@ -121,7 +121,7 @@ impl Mapping for Push {
         let added = date(&f.added_at).ok()?;
         let vendor_deleted = date(&f.deleted_at).ok()?;
         if let Some(t) = added {
-            keep(rest, "added_at", Value::from(dates::fmt_millis(t)));
+            h.make("added_at", Made::Date(Stamp::Millis(t)))?;
         }
         e.first_seen = date(&f.date_first).ok()?.map(Stamp::Millis);
         e.last_seen = date(&f.date_last).ok()?.map(Stamp::Millis);
@@ -141,7 +141,7 @@ impl Mapping for Push {
         if common::inactive(f.state.as_ref()) && deleted > now {
             deleted = now;
         }
-        keep(rest, "deleted_at", Value::from(dates::fmt_millis(deleted)));
+        h.make("deleted_at", Made::Date(Stamp::Millis(deleted)))?;
         if let Some(state) = f.state.take() {
             keep(rest, "state", state);
         }
