@@ -80,7 +80,7 @@ pub(crate) trait Mapping {
     /// the general path would record an error, or reads a value in a way this path
     /// does not.
     fn map<'t>(
-        f: Self::Fields<'t>,
+        f: &mut Self::Fields<'t>,
         rest: &mut Vec<Member<'t>>,
         duration: &str,
         identity: bool,
@@ -142,7 +142,8 @@ fn in_place<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>> {
     {
         return None;
     }
-    let (mut read, mut tags, mut tagged) = (None, opts.tags.clone(), false);
+    let (mut read, mut got) = (Read::<M>::new(), false);
+    let (mut tags, mut tagged) = (opts.tags.clone(), false);
     members_as(
         text,
         envelope_depth::<M>(&opts.limits),
@@ -153,8 +154,9 @@ fn in_place<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>> {
         },
         |name, part| {
             match (&*name, part) {
-                ("message", Part::Quoted(q)) if read.is_none() => {
-                    read = Some(read_vendor::<M>(Vendor::Quoted(q), false, opts)?);
+                ("message", Part::Quoted(q)) if !got => {
+                    read_vendor::<M>(Vendor::Quoted(q), false, opts, &mut read)?;
+                    got = true;
                 }
                 ("tags", Part::Read(t)) if !tagged => {
                     tagged = true;
@@ -166,7 +168,8 @@ fn in_place<M: Mapping>(text: &str, opts: &Options) -> Option<Vec<u8>> {
             Some(())
         },
     )?;
-    finish::<M>(read?, &tags, opts)
+    got.then_some(())?;
+    finish::<M>(&mut read, &tags, opts)
 }
 
 /// Whether [`document`] may read `text` within `limits` ([`read_as_is`]; a flat object
@@ -281,7 +284,9 @@ fn vendor_document<M: Mapping>(
     opts: &Options,
 ) -> Option<Vec<u8>> {
     let keep_object = opts.identity || crate::preserves(opts, rec_tags);
-    finish::<M>(read_vendor::<M>(vendor, keep_object, opts)?, rec_tags, opts)
+    let mut read = Read::new();
+    read_vendor::<M>(vendor, keep_object, opts, &mut read)?;
+    finish::<M>(&mut read, rec_tags, opts)
 }
 
 /// The vendor object read into the mapping's fields, and what [`finish`] needs of how.
@@ -300,6 +305,22 @@ struct Read<'t, M: Mapping> {
     size: usize,
 }
 
+impl<M: Mapping> Read<'_, M> {
+    /// Nothing read yet. (Filled and used in place: the fields are most of a kilobyte,
+    /// and moving them in and out of calls cost a copy each time.)
+    fn new() -> Self {
+        Read {
+            f: M::Fields::default(),
+            rest: Vec::with_capacity(if M::NESTED { 40 } else { 16 }),
+            conf: Vec::new(),
+            place: Place::Envelope,
+            text: None,
+            kept: None,
+            size: 1024,
+        }
+    }
+}
+
 /// Whether `name` is a setting beside the vendor fields of a record found at `place`.
 #[inline]
 fn is_conf(place: Place, name: &str) -> bool {
@@ -313,24 +334,22 @@ fn plain(place: Place, name: &str, opts: &Options) -> bool {
     !names_an_envelope(name, opts) || (is_conf(place, name) && !is_raw_field(name, opts))
 }
 
-/// `vendor` read into the fields of `M`; an object read already is kept when
-/// `keep_object` (for `event.original` or the fingerprint).
+/// `vendor` read into `r`, the fields of `M` (new); an object read already is kept
+/// when `keep_object` (for `event.original` or the fingerprint).
 #[inline(always)]
 fn read_vendor<'t, M: Mapping>(
     vendor: Vendor<'_, 't>,
     keep_object: bool,
     opts: &Options,
-) -> Option<Read<'t, M>> {
-    let (place, size) = match &vendor {
-        Vendor::Text(text, place) => (*place, text.len()),
-        // about the text's size
-        Vendor::Quoted(_) | Vendor::Object(_) => (Place::Envelope, 1024),
-    };
-    let mut f = M::Fields::default();
-    let mut rest: Vec<Member<'t>> = Vec::with_capacity(if M::NESTED { 40 } else { 16 });
+    r: &mut Read<'t, M>,
+) -> Option<()> {
+    if let Vendor::Text(text, place) = &vendor {
+        (r.place, r.size) = (*place, text.len());
+    }
+    let place = r.place;
+    let (f, rest, conf) = (&mut r.f, &mut r.rest, &mut r.conf);
     let plain = |name: &str| plain(place, name, opts);
     let depth = if M::NESTED { opts.limits.max_depth } else { 1 };
-    let mut conf = Vec::new();
     let mut take = |name: Cow<'t, str>, v: Value<'t>| {
         if is_conf(place, &name) {
             let setting = match name {
@@ -340,7 +359,7 @@ fn read_vendor<'t, M: Mapping>(
             conf.push((setting, v));
             return Some(());
         }
-        match M::slot(&mut f, &name) {
+        match M::slot(f, &name) {
             // sent twice: the general path reads the last, left to it
             Some(slot) if slot.is_some() => None,
             Some(slot) => {
@@ -349,7 +368,7 @@ fn read_vendor<'t, M: Mapping>(
             }
             None => {
                 // kept even when the cleanup drops it: a name sent twice keeps its last
-                if M::unread(&mut f, &name)? {
+                if M::unread(f, &name)? {
                     rest.push((name, v));
                 }
                 Some(())
@@ -379,7 +398,16 @@ fn read_vendor<'t, M: Mapping>(
             (None, kept)
         }
     };
-    Some(Read {
+    (r.text, r.kept) = (text, kept);
+    Some(())
+}
+
+/// The document of the vendor object `read`, with the record's tags `rec_tags`.
+/// (This and [`read_vendor`] are inlined into their callers, as the one function they
+/// were split from was: out of line, a bare push took 1 % more instructions.)
+#[inline(always)]
+fn finish<M: Mapping>(r: &mut Read<'_, M>, rec_tags: &[String], opts: &Options) -> Option<Vec<u8>> {
+    let Read {
         f,
         rest,
         conf,
@@ -387,23 +415,9 @@ fn read_vendor<'t, M: Mapping>(
         text,
         kept,
         size,
-    })
-}
-
-/// The document of the vendor object `read`, with the record's tags `rec_tags`.
-/// (This and [`read_vendor`] are inlined into their callers, as the one function they
-/// were split from was: out of line, a bare push took 1 % more instructions.)
-#[inline(always)]
-fn finish<M: Mapping>(read: Read<'_, M>, rec_tags: &[String], opts: &Options) -> Option<Vec<u8>> {
-    let Read {
-        f,
-        mut rest,
-        conf,
-        place,
-        text,
-        kept,
-        size,
-    } = read;
+    } = r;
+    let (place, text, kept, size) = (*place, *text, kept.take(), *size);
+    let conf = std::mem::take(conf);
     let preserve = crate::preserves(opts, rec_tags);
     let depth = if M::NESTED { opts.limits.max_depth } else { 1 };
     // the settings as the general path reads them (the last of a name kept); with any,
@@ -450,7 +464,7 @@ fn finish<M: Mapping>(read: Read<'_, M>, rec_tags: &[String], opts: &Options) ->
         (true, Fingerprint::Fields) => None,
     };
     let duration = duration.as_deref().unwrap_or(&opts.ioc_expiration_duration);
-    let mut mapped = M::map(f, &mut rest, duration, identity, opts)?;
+    let mut mapped = M::map(f, rest, duration, identity, opts)?;
     let identity = match (identity, fingerprint) {
         (false, _) => None,
         (true, Some(fp)) => Some((M::key(&mut mapped)?, fp)),
@@ -459,7 +473,7 @@ fn finish<M: Mapping>(read: Read<'_, M>, rec_tags: &[String], opts: &Options) ->
     let mut out = Vec::with_capacity(size * 2 + 1024);
     M::write(
         &mut mapped,
-        Map::from_entries(rest),
+        Map::from_entries(std::mem::take(rest)),
         Written {
             original: original.as_deref().filter(|_| preserve),
             rec_tags,

@@ -137,7 +137,7 @@ impl Mapping for Attribute {
     /// The mapping of `attribute` in [`super::attribute`], on the fields; what stays in
     /// `misp.attribute` is added to `rest`.
     fn map<'t>(
-        mut f: Fields<'t>,
+        f: &mut Fields<'t>,
         rest: &mut Vec<Member<'t>>,
         duration: &str,
         identity: bool,

@@ -132,7 +132,7 @@ impl Mapping for Api {
     /// The mapping of `object` in [`super::super::intelligence`], on the fields; what stays
     /// in `anomali.threatstream` is added to `rest`.
     fn map<'t>(
-        mut f: Fields<'t>,
+        f: &mut Fields<'t>,
         rest: &mut Vec<Member<'t>>,
         duration: &str,
         identity: bool,

@@ -74,7 +74,7 @@ impl Mapping for Push {
     /// `anomali.threatstream` is added to `rest`. `None` where the general path would record
     /// an error, or reads a value in a way this path does not.
     fn map<'t>(
-        mut f: Fields<'t>,
+        f: &mut Fields<'t>,
         rest: &mut Vec<Member<'t>>,
         duration: &str,
         identity: bool,
