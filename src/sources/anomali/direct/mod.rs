@@ -92,7 +92,7 @@ fn decimal(mut n: u64, out: &mut Vec<u8>) {
 
 impl<'a> Head<'a> {
     /// Adds a member of `anomali.threatstream` the mapping made; `None` when there is no
-    /// room ([`MADE`] was set too low for the mapping: its tests would fail).
+    /// room (`MADE` was set too low for the mapping: its tests would fail).
     pub fn make(&mut self, name: &'static str, value: Made) -> Option<()> {
         let slot = self.made.iter_mut().find(|m| m.is_none())?;
         *slot = Some((name, value));
