@@ -224,16 +224,6 @@ fn with_fraction(t: DateTime<Utc>, frac: &[u8], out: &mut Vec<u8>) {
 /// Writes `v` as decimal digits filling `out`, zero-padded (high digits beyond the width
 /// are dropped; callers pass values that fit).
 fn digits(out: &mut [u8], mut v: u32) {
-    // two digits a step, from "00"…"99" (half the divisions)
-    const PAIRS: [[u8; 2]; 100] = {
-        let mut p = [[0; 2]; 100];
-        let mut i = 0;
-        while i < 100 {
-            p[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-            i += 1;
-        }
-        p
-    };
     let mut pairs = out.rchunks_exact_mut(2);
     for slot in &mut pairs {
         slot.copy_from_slice(&PAIRS[(v % 100) as usize]);
@@ -244,9 +234,59 @@ fn digits(out: &mut [u8], mut v: u32) {
     }
 }
 
+/// Two digits a step, from "00"…"99" (half the divisions).
+const PAIRS: [[u8; 2]; 100] = {
+    let mut p = [[0; 2]; 100];
+    let mut i = 0;
+    while i < 100 {
+        p[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+        i += 1;
+    }
+    p
+};
+
+/// Appends the decimal digits of `n`, as `u64`'s `Display` writes them, two a step.
+pub(crate) fn decimal(mut n: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    while n >= 100 {
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[(n % 100) as usize]);
+        n /= 100;
+    }
+    if n >= 10 {
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[n as usize]);
+    } else {
+        at -= 1;
+        // a digit
+        buf[at] = b'0' + n as u8;
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        let mut values = vec![0, u64::MAX, u64::MAX - 1];
+        for p in 0..20 {
+            let ten = 10u64.pow(p);
+            values.extend([
+                ten - 1,
+                ten,
+                ten + 1,
+                ten.saturating_mul(7).saturating_add(3),
+            ]);
+        }
+        for n in values {
+            let mut out = b"x".to_vec();
+            decimal(n, &mut out);
+            assert_eq!(out, format!("x{n}").as_bytes(), "{n}");
+        }
+    }
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

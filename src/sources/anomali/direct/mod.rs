@@ -61,33 +61,17 @@ impl Made {
         match self {
             Made::Unsigned(u) => {
                 out.push(b'"');
-                decimal(u, out);
+                dates::decimal(u, out);
                 out.push(b'"');
             }
             Made::Signed(i) => {
                 out.extend_from_slice(if i < 0 { b"\"-" } else { b"\"" });
-                decimal(i.unsigned_abs(), out);
+                dates::decimal(i.unsigned_abs(), out);
                 out.push(b'"');
             }
             Made::Date(d) => d.write(out),
         }
     }
-}
-
-/// Appends the decimal digits of `n` (as `u64`'s `Display` writes them).
-fn decimal(mut n: u64, out: &mut Vec<u8>) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        // a digit: below 10
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[at..]);
 }
 
 impl<'a> Head<'a> {
