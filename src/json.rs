@@ -1098,6 +1098,10 @@ mod tests {
             "{\\\"a\\\":\n1}",
             "{\\\"a\\\":\t1}",
             "{\\\"a\\\":1}\r",
+            // an escape other than a quote where a value starts (`\n` here), which
+            // must not be taken for one
+            r#"{\"a\":\nx\"}"#,
+            r#"{\"a\":[\tx\"]}"#,
             r#"{"a":1}"#,
             r#"{\"a\":"1"}"#,
             r#"{\"a\":1\}"#,

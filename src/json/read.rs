@@ -295,7 +295,10 @@ impl<'a, const QUOTED: bool> Reader<'a, QUOTED> {
             b'{' => self.object(),
             b'[' => self.array(),
             b'"' if !QUOTED => self.string().map(Value::String),
-            b'\\' if QUOTED => self.string().map(Value::String),
+            // a string's opening `\"`, not another escape
+            b'\\' if QUOTED && self.bytes.get(self.at + 1) == Some(&b'"') => {
+                self.string().map(Value::String)
+            }
             b't' => self.word(b"true", Value::Bool(true)),
             b'f' => self.word(b"false", Value::Bool(false)),
             b'n' => self.word(b"null", Value::Null),

@@ -466,6 +466,8 @@ mod tests {
             format!("{}{}", &FULL[..FULL.len() - 1], r#","id":1}"#),
             with(FULL, "maltype", "[1]"),
             format!("\u{feff}{FULL}"),
+            // a message that is not JSON once unescaped: a value opened by `\n`, not `\"`
+            r#"{"message":"{\"value_type\":\"ip\",\"srcip\":\n1.2.3.4\"}"}"#.to_string(),
             // not an object, not JSON
             format!("[{FULL}]"),
             FULL[..FULL.len() - 1].to_string(),
