@@ -306,12 +306,13 @@ struct Read<'t, M: Mapping> {
 }
 
 impl<M: Mapping> Read<'_, M> {
-    /// Nothing read yet. (Filled and used in place: the fields are most of a kilobyte,
-    /// and moving them in and out of calls cost a copy each time.)
+    /// Nothing read yet, nothing allocated (room is made when reading starts). (Filled
+    /// and used in place: the fields are most of a kilobyte, and moving them in and out
+    /// of calls cost a copy each time.)
     fn new() -> Self {
         Read {
             f: M::Fields::default(),
-            rest: Vec::with_capacity(if M::NESTED { 40 } else { 16 }),
+            rest: Vec::new(),
             conf: Vec::new(),
             place: Place::Envelope,
             text: None,
@@ -347,6 +348,7 @@ fn read_vendor<'t, M: Mapping>(
         (r.place, r.size) = (*place, text.len());
     }
     let place = r.place;
+    r.rest.reserve(if M::NESTED { 40 } else { 16 });
     let (f, rest, conf) = (&mut r.f, &mut r.rest, &mut r.conf);
     let plain = |name: &str| plain(place, name, opts);
     let depth = if M::NESTED { opts.limits.max_depth } else { 1 };

@@ -174,17 +174,10 @@ fn ids<'a>(
         let id = match id.take() {
             None | Some(Value::Null) => continue,
             Some(Value::String(s)) => Value::String(s),
-            // an integer written out where the document is written (the IOC key needs
-            // the id as text)
-            Some(Value::Number(n)) if !(identity && *name == "id") => {
-                match (n.as_u64(), n.as_i64()) {
-                    (Some(u), _) => h.make(name, Made::Unsigned(u))?,
-                    (None, Some(i)) => h.make(name, Made::Signed(i))?,
-                    _ => keep(
-                        name,
-                        Value::String(super::common::scalar_text(&Value::Number(n))?),
-                    ),
-                }
+            // an integer is written out where the document is written (unless the IOC
+            // key needs the id as text)
+            Some(Value::Number(n)) if !(identity && *name == "id") && integer(&n).is_some() => {
+                h.make(name, integer(&n)?)?;
                 continue;
             }
             Some(other) => Value::String(super::common::scalar_text(&other)?),
@@ -195,6 +188,14 @@ fn ids<'a>(
         keep(name, id);
     }
     Some(())
+}
+
+/// An integer id as a [`Made`] member; `None` for a float.
+#[inline]
+fn integer(n: &serde_json::Number) -> Option<Made> {
+    n.as_u64()
+        .map(Made::Unsigned)
+        .or_else(|| n.as_i64().map(Made::Signed))
 }
 
 /// Writes `anomali.threatstream`: the members of `vendor` (sorted by name) and those the
