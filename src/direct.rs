@@ -183,6 +183,11 @@ fn envelope_depth<M: Mapping>(limits: &Limits) -> usize {
     if M::NESTED { limits.max_depth } else { 2 }
 }
 
+/// How deep the vendor object of a record of `M` is read (a flat one: one level).
+fn vendor_depth<M: Mapping>(limits: &Limits) -> usize {
+    if M::NESTED { limits.max_depth } else { 1 }
+}
+
 /// [`document`] as a data set's [`crate::DirectFn`]: the one document pushed to `out`.
 pub(crate) fn one<M: Mapping>(text: &str, opts: &Options, out: &mut Vec<Vec<u8>>) -> bool {
     document::<M>(text, opts).map(|d| out.push(d)).is_some()
@@ -351,7 +356,7 @@ fn read_vendor<'t, M: Mapping>(
     r.rest.reserve(if M::NESTED { 40 } else { 16 });
     let (f, rest, conf) = (&mut r.f, &mut r.rest, &mut r.conf);
     let plain = |name: &str| plain(place, name, opts);
-    let depth = if M::NESTED { opts.limits.max_depth } else { 1 };
+    let depth = vendor_depth::<M>(&opts.limits);
     let mut take = |name: Cow<'t, str>, v: Value<'t>| {
         if is_conf(place, &name) {
             let setting = match name {
@@ -421,7 +426,7 @@ fn finish<M: Mapping>(r: &mut Read<'_, M>, rec_tags: &[String], opts: &Options) 
     let (place, text, kept, size) = (*place, *text, kept.take(), *size);
     let conf = std::mem::take(conf);
     let preserve = crate::preserves(opts, rec_tags);
-    let depth = if M::NESTED { opts.limits.max_depth } else { 1 };
+    let depth = vendor_depth::<M>(&opts.limits);
     // the settings as the general path reads them (the last of a name kept); with any,
     // `event.original` is the record without them
     let settled = !conf.is_empty();
