@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Engine, ResourceLimiter, Store};
 
 // The one `bindgen!` and options converter of the workspace live in ti-ecs-host.
@@ -131,6 +131,56 @@ impl Instance {
             records,
             options,
         )
+    }
+}
+
+/// A session of the component (`open-session`): a data set and options read once.
+#[derive(Clone, Copy)]
+pub struct Session(ResourceAny);
+
+impl Instance {
+    /// `open-session`.
+    pub fn open_session(
+        &mut self,
+        dataset: Dataset,
+        options: &Options,
+    ) -> wasmtime::Result<Result<Session, Error>> {
+        let r = self.bindings.ti_ecs_transformer().call_open_session(
+            &mut self.store,
+            dataset,
+            options,
+        )?;
+        Ok(r.map(Session))
+    }
+
+    /// `session.transform`.
+    pub fn session_transform(
+        &mut self,
+        session: Session,
+        record: &str,
+    ) -> wasmtime::Result<Vec<String>> {
+        self.bindings.ti_ecs_transformer().session().call_transform(
+            &mut self.store,
+            session.0,
+            record,
+        )
+    }
+
+    /// `session.transform-batch`.
+    pub fn session_transform_batch(
+        &mut self,
+        session: Session,
+        records: &[String],
+    ) -> wasmtime::Result<Vec<Vec<String>>> {
+        self.bindings
+            .ti_ecs_transformer()
+            .session()
+            .call_transform_batch(&mut self.store, session.0, records)
+    }
+
+    /// Drops the session (its destructor runs in the guest).
+    pub fn close_session(&mut self, session: Session) -> wasmtime::Result<()> {
+        session.0.resource_drop(&mut self.store)
     }
 }
 

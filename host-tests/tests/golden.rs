@@ -179,18 +179,38 @@ fn component_case(case: &corpus::Case) -> Result<(), Failed> {
         &docs.join("\n"),
     )?;
     same_as_expected(case, &docs)?;
+    let twice = [record.to_string(), record.to_string()];
     let batch = inst
-        .transform_batch(dataset, &[record.to_string(), record.to_string()], &options)?
+        .transform_batch(dataset, &twice, &options)?
         .map_err(|e| format!("{e:?}"))?;
-    if batch.len() != 2 {
-        return Err(format!("batch of 2 records gave {} lists", batch.len()).into());
+    same_lists("native and component batch documents", &expected, &batch)?;
+    // A session of the same data set and options gives the same documents, call after
+    // call, one record or a batch.
+    let session = inst
+        .open_session(dataset, &options)?
+        .map_err(|e| format!("{e:?}"))?;
+    let calls = [
+        inst.session_transform(session, record)?,
+        inst.session_transform(session, record)?,
+    ];
+    same_lists("native and component session documents", &expected, &calls)?;
+    let batch = inst.session_transform_batch(session, &twice)?;
+    same_lists(
+        "native and component session batch documents",
+        &expected,
+        &batch,
+    )?;
+    inst.close_session(session)?;
+    Ok(())
+}
+
+/// Each of two lists of documents (a batch of a record twice, or two calls) is `expected`.
+fn same_lists(what: &str, expected: &[String], lists: &[Vec<String>]) -> Result<(), Failed> {
+    if lists.len() != 2 {
+        return Err(format!("{what}: 2 records gave {} lists", lists.len()).into());
     }
-    for docs in &batch {
-        same(
-            "native and component batch documents",
-            &expected.join("\n"),
-            &docs.join("\n"),
-        )?;
+    for docs in lists {
+        same(what, &expected.join("\n"), &docs.join("\n"))?;
     }
     Ok(())
 }
@@ -430,10 +450,25 @@ fn component_invalid_options() -> Result<(), Failed> {
             );
         }
     }
+    options.tags = vec!["a".to_string()];
+    match inst.open_session(Dataset::MispThreat, &options)? {
+        Err(component::Error::InvalidOptions(m)) if m.contains("ioc_expiration_duration") => {}
+        Err(e) => {
+            return Err(format!("expected invalid-options naming the duration, got {e:?}").into());
+        }
+        Ok(_) => return Err("a session opened with an invalid duration".into()),
+    }
     // The same instance keeps working after an error.
     let options = component::options_from_json(corpus::DEFAULT_OPTIONS)?;
     inst.transform(Dataset::MispThreat, "{not json", &options)?
         .map_err(|e| format!("{e:?}"))?;
+    let session = inst
+        .open_session(Dataset::MispThreat, &options)?
+        .map_err(|e| format!("{e:?}"))?;
+    let docs = inst.session_transform(session, "{not json")?;
+    if docs.len() != 1 || !docs[0].contains("pipeline_error") {
+        return Err(format!("a session's bad record gave {docs:?}, not one error document").into());
+    }
     Ok(())
 }
 
@@ -464,11 +499,12 @@ const ATTRIBUTE: &str = r#"{"id":"1","type":"ip-dst","category":"Network activit
 
 /// After one small call and one small batch, rounds of calls on the same instance — every
 /// golden record of the default options up to 4 KiB, one call each, and a batch of 64
-/// attributes — allocate far more than the guest's arena holds (`src/bindings/arena.rs`,
-/// 7 MiB), though no call needs more than its first chunk: the memory must not grow, which
-/// holds only if the arena starts over between calls (a block that some path keeps for
-/// good would stop that: tried). A call larger than the arena still gives the core's
-/// documents, and so do the calls after it.
+/// attributes, through the functions and through sessions open all along — allocate far
+/// more than the guest's arena holds (`src/bindings/arena.rs`, 7 MiB), though no call
+/// needs more than its first chunk: the memory must not grow, which holds only if the
+/// arena starts over between calls (a block that some path keeps for good would stop
+/// that: tried; a session kept in the arena would). A call larger than the arena still
+/// gives the core's documents, and so do the calls after it.
 fn component_memory_across_calls(cases: &[corpus::Case]) -> Result<(), Failed> {
     let options = component::options_from_json(corpus::DEFAULT_OPTIONS)?;
     let mut golden = Vec::new();
@@ -492,6 +528,14 @@ fn component_memory_across_calls(cases: &[corpus::Case]) -> Result<(), Failed> {
     let attr_name = "ATTRIBUTE".to_string();
     golden.push((dataset, attr, expected.clone(), &attr_name));
     let mut inst = Host::shared().instance()?;
+    let mut sessions = Vec::new();
+    for (_, _, d) in ti_ecs_host::bindings::DATASETS {
+        let s = inst
+            .open_session(*d, &options)?
+            .map_err(|e| format!("{e:?}"))?;
+        sessions.push((*d, s));
+    }
+    let session = |d: Dataset| sessions.iter().find(|(s, _)| *s == d).map(|(_, s)| *s);
     let check = |inst: &mut component::Instance| -> Result<(), Failed> {
         for (dataset, record, expected, name) in &golden {
             let docs = inst
@@ -500,12 +544,21 @@ fn component_memory_across_calls(cases: &[corpus::Case]) -> Result<(), Failed> {
             if &docs != expected {
                 return Err(format!("`{name}`: component and native differ").into());
             }
+            let s = session(*dataset).ok_or("no session")?;
+            if &inst.session_transform(s, record)? != expected {
+                return Err(format!("`{name}`: a session and native differ").into());
+            }
         }
         let lists = inst
             .transform_batch(dataset, &batch, &options)?
             .map_err(|e| format!("{e:?}"))?;
         if lists.iter().any(|docs| docs != &expected) {
             return Err("a batch document differs from native".into());
+        }
+        let s = session(dataset).ok_or("no session")?;
+        let lists = inst.session_transform_batch(s, &batch)?;
+        if lists.iter().any(|docs| docs != &expected) {
+            return Err("a session's batch document differs from native".into());
         }
         Ok(())
     };

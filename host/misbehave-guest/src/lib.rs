@@ -22,7 +22,7 @@ wit_bindgen::generate!({
     world: "ti-ecs",
 });
 
-use exports::ti::ecs::transformer::{Dataset, Error, Guest, Options};
+use exports::ti::ecs::transformer::{Dataset, Error, Guest, GuestSession, Options, Session};
 
 /// Calls served by this instance.
 static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -30,6 +30,12 @@ static CALLS: AtomicU64 = AtomicU64::new(0);
 struct Misbehave;
 
 impl Guest for Misbehave {
+    type Session = Misbehaving;
+
+    fn open_session(dataset: Dataset, options: Options) -> Result<Session, Error> {
+        Ok(Session::new(Misbehaving { dataset, options }))
+    }
+
     fn transform(
         _dataset: Dataset,
         record: String,
@@ -57,6 +63,22 @@ impl Guest for Misbehave {
             .into_iter()
             .map(|r| Self::transform(dataset, r, options.clone()))
             .collect()
+    }
+}
+
+/// A session: the same behaviour as the functions, chosen by each record.
+struct Misbehaving {
+    dataset: Dataset,
+    options: Options,
+}
+
+impl GuestSession for Misbehaving {
+    fn transform(&self, record: String) -> Vec<String> {
+        Misbehave::transform(self.dataset, record, self.options.clone()).unwrap_or_default()
+    }
+
+    fn transform_batch(&self, records: Vec<String>) -> Vec<Vec<String>> {
+        records.into_iter().map(|r| self.transform(r)).collect()
     }
 }
 

@@ -116,6 +116,9 @@ struct Runners {
     opts: Options,
     wit_opts: component::Options,
     component: component::Instance,
+    /// A session of `component` for each data set (`open-session`), unless the bench
+    /// times the free functions (`--free-functions`).
+    sessions: Option<Vec<(Dataset, component::Session)>>,
     /// The component in `ti_ecs_host::Sandbox`, as `ti-ecs serve` runs it: its own engine
     /// with epoch interruption, a memory limiter, one tenant.
     sandbox: ti_ecs_host::Sandbox,
@@ -123,6 +126,15 @@ struct Runners {
 }
 
 impl Runners {
+    /// The session of `dataset`, if the component is called through sessions.
+    fn session(&self, dataset: Dataset) -> Option<component::Session> {
+        let sessions = self.sessions.as_ref()?;
+        sessions
+            .iter()
+            .find(|(d, _)| *d == dataset)
+            .map(|(_, s)| *s)
+    }
+
     /// Runs every record of `set` once through `target`; returns the documents made and,
     /// for a target that times itself, the time that counts.
     fn run(&mut self, set: &Set, target: Target) -> (usize, Option<Duration>) {
@@ -133,19 +145,27 @@ impl Runners {
             }
             Target::Component => {
                 let ds = wit_dataset(set.dataset);
+                let session = self.session(set.dataset);
                 for r in &set.records {
-                    let out = self.component.transform(ds, r, &self.wit_opts);
-                    docs += out.ok().and_then(Result::ok).map_or(0, |d| d.len());
+                    let out = match session {
+                        Some(s) => self.component.session_transform(s, r).ok(),
+                        None => (self.component.transform(ds, r, &self.wit_opts).ok())
+                            .and_then(Result::ok),
+                    };
+                    docs += out.map_or(0, |d| d.len());
                 }
             }
             Target::Batch => {
                 let ds = wit_dataset(set.dataset);
+                let session = self.session(set.dataset);
                 for chunk in set.records.chunks(self.batch) {
-                    let out = self.component.transform_batch(ds, chunk, &self.wit_opts);
-                    docs += out
-                        .ok()
-                        .and_then(Result::ok)
-                        .map_or(0, |b| b.iter().map(Vec::len).sum());
+                    let out = match session {
+                        Some(s) => self.component.session_transform_batch(s, chunk).ok(),
+                        None => (self.component.transform_batch(ds, chunk, &self.wit_opts))
+                            .ok()
+                            .and_then(Result::ok),
+                    };
+                    docs += out.map_or(0, |b| b.iter().map(Vec::len).sum());
                 }
             }
             Target::Sandbox => {
@@ -426,6 +446,9 @@ struct Args {
     only: Option<String>,
     batch: usize,
     perf_map: bool,
+    /// `--free-functions`: the component through `transform` and `transform-batch`, the
+    /// options lowered and read on every call, instead of a session's.
+    free_functions: bool,
     /// `--records ID=FILE`: the caller's own records instead of the generated corpus.
     records: Vec<(Dataset, PathBuf)>,
     /// `--write-corpus DIR`: write the generated corpus there and stop.
@@ -434,7 +457,7 @@ struct Args {
 
 const USAGE: &str = "\
 usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf-map]
-             [--records ID=FILE]... | --write-corpus DIR
+             [--free-functions] [--records ID=FILE]... | --write-corpus DIR
 
   --quick          0.3 s per figure and 10 MB responses for the memory part
   --secs S         seconds per data set and target, split over the rounds (default 1.5)
@@ -444,6 +467,9 @@ usage: bench [--quick] [--secs S] [--no-memory] [--only SET] [--batch N] [--perf
                    or one set by its name in the table (\"MISP event, whole\")
   --batch N        records per `transform-batch` call (default 64)
   --perf-map       wasmtime writes /tmp/perf-<pid>.map for `perf report`
+  --free-functions call the component's `transform` and `transform-batch`, which lower
+                   and read the options on every call, instead of a session's
+                   (`open-session`, once per data set: the default)
   --records ID=FILE
                    time your own records instead of the generated corpus: FILE holds
                    one record per line (NDJSON, as a shipper reads them) of the data
@@ -478,6 +504,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
         only: None,
         batch: BATCH,
         perf_map: false,
+        free_functions: false,
         records: Vec::new(),
         write_corpus: None,
     };
@@ -508,6 +535,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Option<Args>, St
                 })?;
             }
             "--perf-map" => a.perf_map = true,
+            "--free-functions" => a.free_functions = true,
             "--records" => a.records.push(records_arg(&value(&mut it, "--records")?)?),
             "--write-corpus" => a.write_corpus = Some(value(&mut it, "--write-corpus")?.into()),
             "--help" | "-h" => return Ok(None),
@@ -786,14 +814,31 @@ fn main() {
     } else {
         Host::shared()
     };
+    let wit_opts = component::options_from_json(&format!(r#"{{"now":"{NOW}"}}"#))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut component = host
+        .instance()
+        .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}"));
+    let sessions = (!a.free_functions).then(|| {
+        let mut sessions = Vec::new();
+        for set in &sets {
+            if sessions.iter().all(|(d, _)| *d != set.dataset) {
+                let s = component
+                    .open_session(wit_dataset(set.dataset), &wit_opts)
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_else(|| panic!("cannot open a session of {}", set.name));
+                sessions.push((set.dataset, s));
+            }
+        }
+        sessions
+    });
     let mut runners = Runners {
         batch: a.batch,
         opts,
-        wit_opts: component::options_from_json(&format!(r#"{{"now":"{NOW}"}}"#))
-            .unwrap_or_else(|e| panic!("{e}")),
-        component: host
-            .instance()
-            .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}")),
+        wit_opts,
+        component,
+        sessions,
         sandbox: ti_ecs_host::Sandbox::new(ti_ecs_host::SandboxConfig {
             perf_map: a.perf_map,
             ..Default::default()
@@ -809,9 +854,14 @@ fn main() {
     };
     println!(
         "## the wasm targets against native (beside wasmtime: {}; compiled the component \
-         and the module in {:.1} s)",
+         and the module in {:.1} s; the component called through {})",
         threads(),
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        if a.free_functions {
+            "`transform` and `transform-batch`"
+        } else {
+            "a session of each data set"
+        }
     );
     println!();
     println!("{HEADER}");
@@ -906,11 +956,15 @@ fn report_input(set: &Set) {
 fn check_same_output(r: &mut Runners, set: &Set) {
     for rec in set.records.iter().take(20) {
         let native = ti_ecs::transform_to_json(set.dataset, rec.as_bytes(), &r.opts);
-        let comp = r
-            .component
-            .transform(wit_dataset(set.dataset), rec, &r.wit_opts);
-        let comp = comp.ok().and_then(Result::ok).unwrap_or_default();
-        if comp != native {
+        let comp = match r.session(set.dataset) {
+            Some(s) => r.component.session_transform(s, rec).ok(),
+            None => (r
+                .component
+                .transform(wit_dataset(set.dataset), rec, &r.wit_opts)
+                .ok())
+            .and_then(Result::ok),
+        };
+        if comp.unwrap_or_default() != native {
             eprintln!(
                 "warning: {}: the component's output differs from native",
                 set.name
