@@ -218,7 +218,7 @@ fn with_fraction(t: DateTime<Utc>, frac: &[u8], out: &mut Vec<u8>) {
     if let Some(z) = b.get_mut(end) {
         *z = b'Z';
     }
-    out.extend_from_slice(b.get(..=end).unwrap_or_default());
+    crate::json::write::append(out, b.get(..=end).unwrap_or_default());
 }
 
 /// Writes `v` as decimal digits filling `out`, zero-padded (high digits beyond the width
@@ -262,7 +262,7 @@ pub(crate) fn decimal(mut n: u64, out: &mut Vec<u8>) {
         // a digit
         buf[at] = b'0' + n as u8;
     }
-    out.extend_from_slice(&buf[at..]);
+    crate::json::write::append(out, &buf[at..]);
 }
 
 #[cfg(test)]
