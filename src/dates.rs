@@ -245,6 +245,15 @@ const PAIRS: [[u8; 2]; 100] = {
     p
 };
 
+/// Appends `n` as `i64`'s `Display` writes it: a `-` when negative, then [`decimal`].
+#[inline]
+pub(crate) fn signed(n: i64, out: &mut Vec<u8>) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    decimal(n.unsigned_abs(), out);
+}
+
 /// Appends the decimal digits of `n`, as `u64`'s `Display` writes them, two a step.
 pub(crate) fn decimal(mut n: u64, out: &mut Vec<u8>) {
     let mut buf = [0u8; 20];

@@ -59,8 +59,7 @@ fn number(n: &serde_json::Number, out: &mut Vec<u8>) {
     if let Some(u) = n.as_u64() {
         crate::dates::decimal(u, out);
     } else if let Some(i) = n.as_i64() {
-        out.push(b'-');
-        crate::dates::decimal(i.unsigned_abs(), out);
+        crate::dates::signed(i, out);
     } else {
         // a number always writes into a Vec
         drop(serde_json::to_writer(&mut *out, n));
