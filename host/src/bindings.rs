@@ -6,6 +6,8 @@ use serde::Deserialize;
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "ti-ecs",
+    // the sandbox keeps a session per data set and reuses it while the options are equal
+    additional_derives: [PartialEq],
 });
 
 pub use exports::ti::ecs::transformer::{Dataset, Error, Limits, Options, SeverityScale};
@@ -35,6 +37,16 @@ pub fn export_names(
 ) -> Vec<String> {
     let ty = component.component_type();
     ty.exports(engine).map(|(n, _)| n.to_string()).collect()
+}
+
+/// The position of a data set in [`DATASETS`].
+pub fn dataset_index(dataset: Dataset) -> usize {
+    match dataset {
+        Dataset::AnomaliIntelligence => 0,
+        Dataset::AnomaliThreatstream => 1,
+        Dataset::MispThreat => 2,
+        Dataset::MispThreatAttributes => 3,
+    }
 }
 
 /// The WIT data set of a data-set id (`ti_misp.threat`) or WIT name (`misp-threat`).
@@ -136,10 +148,11 @@ mod tests {
 
     #[test]
     fn dataset_by_id_and_wit_name() {
-        for (id, wit, d) in DATASETS {
+        for (i, (id, wit, d)) in DATASETS.iter().enumerate() {
             assert_eq!(dataset(id), Some(*d));
             assert_eq!(dataset(wit), Some(*d));
             assert_eq!(dataset_id(*d), *id);
+            assert_eq!(dataset_index(*d), i);
         }
         assert_eq!(dataset("ti_misp"), None);
     }

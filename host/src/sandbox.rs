@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 
 use crate::bindings::{self, Dataset, Options, TiEcs, TiEcsPre};
@@ -204,6 +204,40 @@ struct Tenant {
 struct Live {
     store: Store<TenantState>,
     bindings: TiEcs,
+    /// Per data set (in [`bindings::DATASETS`]' order), the session of the options last
+    /// used with it: a call with the same options reuses it (the component reads a
+    /// session's options once, not per call). Sessions go with the instance.
+    sessions: [Option<(Options, ResourceAny)>; bindings::DATASETS.len()],
+}
+
+impl Live {
+    /// The session of `dataset` with `options`: the one kept when its options are these,
+    /// otherwise a new one (the one it replaces is dropped). `Ok(Err(..))`: the
+    /// component refused the options.
+    fn session(
+        &mut self,
+        dataset: Dataset,
+        options: &Options,
+    ) -> wasmtime::Result<Result<ResourceAny, bindings::Error>> {
+        let slot = bindings::dataset_index(dataset);
+        if let Some((kept, session)) = &self.sessions[slot]
+            && kept == options
+        {
+            return Ok(Ok(*session));
+        }
+        if let Some((_, old)) = self.sessions[slot].take() {
+            old.resource_drop(&mut self.store)?;
+        }
+        let opened = self.bindings.ti_ecs_transformer().call_open_session(
+            &mut self.store,
+            dataset,
+            options,
+        )?;
+        if let Ok(session) = opened {
+            self.sessions[slot] = Some((options.clone(), session));
+        }
+        Ok(opened)
+    }
 }
 
 /// The store's data: the memory cap, which also records a refused growth.
@@ -330,10 +364,11 @@ impl Sandbox {
         dataset: Dataset,
         record: &str,
     ) -> Result<Vec<String>, Error> {
-        self.call(tenant, None, |live, o| {
+        self.call(tenant, dataset, None, |live, s| {
             live.bindings
                 .ti_ecs_transformer()
-                .call_transform(&mut live.store, dataset, record, o)
+                .session()
+                .call_transform(&mut live.store, s, record)
         })
     }
 
@@ -345,10 +380,11 @@ impl Sandbox {
         record: &str,
         options: &Options,
     ) -> Result<Vec<String>, Error> {
-        self.call(tenant, Some(options), |live, o| {
+        self.call(tenant, dataset, Some(options), |live, s| {
             live.bindings
                 .ti_ecs_transformer()
-                .call_transform(&mut live.store, dataset, record, o)
+                .session()
+                .call_transform(&mut live.store, s, record)
         })
     }
 
@@ -360,13 +396,11 @@ impl Sandbox {
         dataset: Dataset,
         records: &[String],
     ) -> Result<Vec<Vec<String>>, Error> {
-        self.call(tenant, None, |live, o| {
-            live.bindings.ti_ecs_transformer().call_transform_batch(
-                &mut live.store,
-                dataset,
-                records,
-                o,
-            )
+        self.call(tenant, dataset, None, |live, s| {
+            live.bindings
+                .ti_ecs_transformer()
+                .session()
+                .call_transform_batch(&mut live.store, s, records)
         })
     }
 
@@ -378,13 +412,11 @@ impl Sandbox {
         records: &[String],
         options: &Options,
     ) -> Result<Vec<Vec<String>>, Error> {
-        self.call(tenant, Some(options), |live, o| {
-            live.bindings.ti_ecs_transformer().call_transform_batch(
-                &mut live.store,
-                dataset,
-                records,
-                o,
-            )
+        self.call(tenant, dataset, Some(options), |live, s| {
+            live.bindings
+                .ti_ecs_transformer()
+                .session()
+                .call_transform_batch(&mut live.store, s, records)
         })
     }
 
@@ -413,13 +445,16 @@ impl Sandbox {
         Ok(slot)
     }
 
-    /// Runs one guest call for a tenant: instantiates when needed, arms the deadline,
-    /// classifies a failure and drops a failed instance.
+    /// Runs one guest call for a tenant in the session of `dataset` and the options
+    /// (the call's, else the tenant's): instantiates and opens the session when needed,
+    /// arms the deadline (which covers opening the session too), classifies a failure
+    /// and drops a failed instance.
     fn call<T>(
         &self,
         tenant: &str,
+        dataset: Dataset,
         options: Option<&Options>,
-        f: impl FnOnce(&mut Live, &Options) -> wasmtime::Result<Result<T, bindings::Error>>,
+        f: impl FnOnce(&mut Live, ResourceAny) -> wasmtime::Result<T>,
     ) -> Result<T, Error> {
         let slot = self.tenant(tenant, None)?;
         let mut guard = lock(&slot);
@@ -439,7 +474,12 @@ impl Sandbox {
         live.store.data_mut().refused = None;
         live.store
             .set_epoch_deadline(ticks(t.limits.deadline, self.config.epoch_tick));
-        match f(live, options) {
+        let result = match live.session(dataset, options) {
+            Ok(Ok(session)) => f(live, session).map(Ok),
+            Ok(Err(refused)) => Ok(Err(refused)),
+            Err(e) => Err(e),
+        };
+        match result {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(bindings::Error::InvalidOptions(message))) => Err(Error::InvalidOptions {
                 tenant: tenant.to_string(),
@@ -476,7 +516,11 @@ impl Sandbox {
                 },
             }
         })?;
-        Ok(Live { store, bindings })
+        Ok(Live {
+            store,
+            bindings,
+            sessions: Default::default(),
+        })
     }
 }
 

@@ -41,10 +41,16 @@ fn configure(s: &Sandbox, tenant: &str) {
     .unwrap();
 }
 
-fn echo(s: &Sandbox, tenant: &str, text: &str) -> serde_json::Value {
-    let docs = s.transform(tenant, Dataset::MispThreat, text).unwrap();
+/// The one document of a call, parsed.
+fn one(docs: Result<Vec<String>, Error>) -> serde_json::Value {
+    let docs = docs.unwrap();
     assert_eq!(docs.len(), 1, "{docs:?}");
     serde_json::from_str(&docs[0]).unwrap()
+}
+
+/// The echo document of a `ti_misp.threat` call with the tenant's options.
+fn echo(s: &Sandbox, tenant: &str, text: &str) -> serde_json::Value {
+    one(s.transform(tenant, Dataset::MispThreat, text))
 }
 
 #[test]
@@ -199,6 +205,54 @@ fn batch_and_tenant_errors() {
         matches!(&e, Error::InvalidOptions { tenant, message } if tenant == "c" && message.contains("colour")),
         "{e:?}"
     );
+}
+
+/// A tenant's calls with the same options share one session per data set; a call with
+/// other options replaces that data set's session; a new instance (after a trap, or new
+/// tenant options) starts without sessions.
+#[test]
+fn sessions_are_kept_per_data_set_while_the_options_stay() {
+    let s = misbehave(tight());
+    configure(&s, "t");
+    let first = echo(&s, "t", "a");
+    assert_eq!(
+        (&first["session"], &first["now"]),
+        (&1.into(), &"2026-01-01T00:00:00Z".into())
+    );
+    assert_eq!(echo(&s, "t", "b")["session"], 1);
+    assert_eq!(
+        one(s.transform("t", Dataset::AnomaliThreatstream, "c"))["session"],
+        2
+    );
+    assert_eq!(echo(&s, "t", "d")["session"], 1);
+    let later = bindings::options_from_json(r#"{"now":"2026-02-02T00:00:00Z"}"#).unwrap();
+    let doc = one(s.transform_with("t", Dataset::MispThreat, "e", &later));
+    assert_eq!(
+        (&doc["session"], &doc["now"]),
+        (&3.into(), &"2026-02-02T00:00:00Z".into())
+    );
+    let batch = s
+        .transform_batch_with("t", Dataset::MispThreat, &["f".into(), "g".into()], &later)
+        .unwrap();
+    for docs in &batch {
+        let doc: serde_json::Value = serde_json::from_str(&docs[0]).unwrap();
+        assert_eq!(doc["session"], 3, "{batch:?}");
+    }
+    // One session is kept per data set: the tenant's options need a new one again.
+    assert_eq!(echo(&s, "t", "h")["session"], 4);
+    assert_eq!(
+        one(s.transform("t", Dataset::AnomaliThreatstream, "i"))["session"],
+        2
+    );
+    // A trap drops the instance and its sessions.
+    s.transform("t", Dataset::MispThreat, "trap").unwrap_err();
+    let doc = echo(&s, "t", "j");
+    assert_eq!((&doc["session"], &doc["calls"]), (&1.into(), &1.into()));
+    // So does configuring the tenant anew.
+    assert_eq!(echo(&s, "t", "k")["session"], 1);
+    configure(&s, "t");
+    let doc = echo(&s, "t", "l");
+    assert_eq!((&doc["session"], &doc["calls"]), (&1.into(), &1.into()));
 }
 
 #[test]

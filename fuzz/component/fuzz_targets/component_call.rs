@@ -20,7 +20,9 @@
 //!   `usize` saturates, then `OptionsSpec::into_options`.
 //!
 //! For each of the four data sets it calls `transform` and `transform-batch` (the record,
-//! the record again, a junk record) and asserts: no trap, deadline or memory stop (any
+//! the record again, a junk record) — the sandbox runs them in a session of the data set
+//! (`open-session`), kept while the options stay the same and replaced when they change,
+//! so each input's options open new ones — and asserts: no trap, deadline or memory stop (any
 //! sandbox error but `invalid-options` is a crash); the documents equal the native core's
 //! `transform_to_json` on the same text and keep every invariant of
 //! `fuzz/src/invariants.rs`; invalid options are `invalid-options` with the core's own

@@ -9,10 +9,11 @@
 //! | `alloc` | allocates without end (stopped by the memory cap) |
 //! | `trap` | executes `unreachable` |
 //! | `recurse` | recurses without end (overflows the shadow stack in linear memory: a trap) |
-//! | anything else | one document `{"echo":<record>,"calls":<calls so far>}` |
+//! | anything else | one document `{"echo":<record>,"calls":<calls so far>}`, and through a session `"session":<its number>` and `"now":<its options' now>` too |
 //!
 //! `calls` counts the calls this instance has served, so a test sees when an instance is
-//! reused and when it was re-created after a trap. It is a test fixture: it panics and
+//! reused and when it was re-created after a trap; `session` numbers the sessions this
+//! instance opened (from 1), so a test sees when a host reuses one. It is a test fixture: it panics and
 //! loops on purpose.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,6 +27,8 @@ use exports::ti::ecs::transformer::{Dataset, Error, Guest, GuestSession, Options
 
 /// Calls served by this instance.
 static CALLS: AtomicU64 = AtomicU64::new(0);
+/// Sessions opened by this instance.
+static SESSIONS: AtomicU64 = AtomicU64::new(0);
 
 struct Misbehave;
 
@@ -33,7 +36,12 @@ impl Guest for Misbehave {
     type Session = Misbehaving;
 
     fn open_session(dataset: Dataset, options: Options) -> Result<Session, Error> {
-        Ok(Session::new(Misbehaving { dataset, options }))
+        let number = SESSIONS.fetch_add(1, Ordering::Relaxed) + 1;
+        Ok(Session::new(Misbehaving {
+            number,
+            dataset,
+            options,
+        }))
     }
 
     fn transform(
@@ -68,13 +76,26 @@ impl Guest for Misbehave {
 
 /// A session: the same behaviour as the functions, chosen by each record.
 struct Misbehaving {
+    number: u64,
     dataset: Dataset,
     options: Options,
 }
 
 impl GuestSession for Misbehaving {
     fn transform(&self, record: String) -> Vec<String> {
-        Misbehave::transform(self.dataset, record, self.options.clone()).unwrap_or_default()
+        let docs = Misbehave::transform(self.dataset, record, self.options.clone());
+        // the echo document, with the session's number and `now` added before its `}`
+        docs.unwrap_or_default()
+            .into_iter()
+            .map(|d| match d.strip_suffix('}') {
+                Some(head) => format!(
+                    "{head},\"session\":{},\"now\":{}}}",
+                    self.number,
+                    quote(&self.options.now)
+                ),
+                None => d,
+            })
+            .collect()
     }
 
     fn transform_batch(&self, records: Vec<String>) -> Vec<Vec<String>> {
