@@ -142,9 +142,9 @@ impl Mapping for Attribute {
         duration: &str,
         identity: bool,
         opts: &Options,
-    ) -> Option<Made<'t>> {
+        m: &mut Made<'t>,
+    ) -> Option<()> {
         let now = opts.now;
-        let mut m = Made::default();
         let mut keep = |name: &'static str, v: Option<Value<'t>>| {
             if let Some(v) = v {
                 rest.push((Cow::Borrowed(name), v));
@@ -313,7 +313,7 @@ impl Mapping for Attribute {
         m.indicator = indicator;
         m.event = event;
         m.object = object;
-        Some(m)
+        Some(())
     }
 
     fn key(m: &mut Made<'_>) -> Option<String> {

@@ -137,10 +137,9 @@ impl Mapping for Api {
         duration: &str,
         identity: bool,
         opts: &Options,
-    ) -> Option<(Head<'t>, Ecs<'t>)> {
+        (h, e): &mut (Head<'t>, Ecs<'t>),
+    ) -> Option<()> {
         let now = opts.now;
-        let mut e = Ecs::default();
-        let mut h = Head::default();
         let mut keep = |name: &'static str, v: Option<Value<'t>>| {
             if let Some(v) = v.filter(|v| !v.is_null()) {
                 rest.push((Cow::Borrowed(name), v));
@@ -269,7 +268,7 @@ impl Mapping for Api {
         e.description = scalar(&f.description).ok()?;
 
         // Ids, circles, severity, tags.
-        ids(&IDS, &mut f.ids, identity, &mut h, |name, id| {
+        ids(&IDS, &mut f.ids, identity, h, |name, id| {
             keep(name, Some(id))
         })?;
         let circles = match f.trusted_circle_ids.take() {
@@ -311,7 +310,7 @@ impl Mapping for Api {
             Some(Value::Null) => {}
             Some(_) => return None,
         }
-        Some((h, e))
+        Some(())
     }
 
     fn key((h, _): &mut Self::Mapped<'_>) -> Option<String> {

@@ -79,10 +79,9 @@ impl Mapping for Push {
         duration: &str,
         identity: bool,
         opts: &Options,
-    ) -> Option<(Head<'t>, Ecs<'t>)> {
+        (h, e): &mut (Head<'t>, Ecs<'t>),
+    ) -> Option<()> {
         let now = opts.now;
-        let mut e = Ecs::default();
-        let mut h = Head::default();
         let keep = |rest: &mut Vec<Member<'t>>, name: &'static str, v: Value<'t>| {
             if !v.is_null() && v.as_str() != Some("") {
                 rest.push((Cow::Borrowed(name), v));
@@ -244,7 +243,7 @@ impl Mapping for Push {
             ),
             Some(_) => return None,
         }
-        ids(&IDS, &mut f.ids, identity, &mut h, |name, id| {
+        ids(&IDS, &mut f.ids, identity, h, |name, id| {
             keep(rest, name, id)
         })?;
         for (name, v) in [
@@ -255,7 +254,7 @@ impl Mapping for Push {
                 keep(rest, name, v);
             }
         }
-        Some((h, e))
+        Some(())
     }
 
     fn key((h, _): &mut Self::Mapped<'_>) -> Option<String> {
