@@ -183,7 +183,9 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// The sandbox: an engine, the component compiled once, tenants with their instances.
-/// `Sync`: share it between threads (`Arc<Sandbox>`).
+/// Every call runs in a session of the component (`open-session`), kept per tenant and
+/// data set while the options stay the same. `Sync`: share it between threads
+/// (`Arc<Sandbox>`).
 pub struct Sandbox {
     engine: Engine,
     component: Component,
