@@ -182,6 +182,31 @@ impl Instance {
     pub fn close_session(&mut self, session: Session) -> wasmtime::Result<()> {
         session.0.resource_drop(&mut self.store)
     }
+
+    /// `open-session` of every data set, with the same options.
+    pub fn open_sessions(
+        &mut self,
+        options: &Options,
+    ) -> wasmtime::Result<Result<Sessions, Error>> {
+        let mut all = Vec::new();
+        for (_, _, dataset) in ti_ecs_host::bindings::DATASETS {
+            match self.open_session(*dataset, options)? {
+                Ok(s) => all.push((*dataset, s)),
+                Err(e) => return Ok(Err(e)),
+            }
+        }
+        Ok(Ok(Sessions(all)))
+    }
+}
+
+/// A session of every data set, with the same options ([`Instance::open_sessions`]).
+pub struct Sessions(Vec<(Dataset, Session)>);
+
+impl Sessions {
+    /// The session of `dataset`.
+    pub fn of(&self, dataset: Dataset) -> Option<Session> {
+        self.0.iter().find(|(d, _)| *d == dataset).map(|(_, s)| *s)
+    }
 }
 
 /// The WIT data set of a data-set id (`ti_misp.threat`) or WIT name.

@@ -528,14 +528,9 @@ fn component_memory_across_calls(cases: &[corpus::Case]) -> Result<(), Failed> {
     let attr_name = "ATTRIBUTE".to_string();
     golden.push((dataset, attr, expected.clone(), &attr_name));
     let mut inst = Host::shared().instance()?;
-    let mut sessions = Vec::new();
-    for (_, _, d) in ti_ecs_host::bindings::DATASETS {
-        let s = inst
-            .open_session(*d, &options)?
-            .map_err(|e| format!("{e:?}"))?;
-        sessions.push((*d, s));
-    }
-    let session = |d: Dataset| sessions.iter().find(|(s, _)| *s == d).map(|(_, s)| *s);
+    let sessions = inst
+        .open_sessions(&options)?
+        .map_err(|e| format!("{e:?}"))?;
     let check = |inst: &mut component::Instance| -> Result<(), Failed> {
         for (dataset, record, expected, name) in &golden {
             let docs = inst
@@ -544,7 +539,7 @@ fn component_memory_across_calls(cases: &[corpus::Case]) -> Result<(), Failed> {
             if &docs != expected {
                 return Err(format!("`{name}`: component and native differ").into());
             }
-            let s = session(*dataset).ok_or("no session")?;
+            let s = sessions.of(*dataset).ok_or("no session")?;
             if &inst.session_transform(s, record)? != expected {
                 return Err(format!("`{name}`: a session and native differ").into());
             }
@@ -555,7 +550,7 @@ fn component_memory_across_calls(cases: &[corpus::Case]) -> Result<(), Failed> {
         if lists.iter().any(|docs| docs != &expected) {
             return Err("a batch document differs from native".into());
         }
-        let s = session(dataset).ok_or("no session")?;
+        let s = sessions.of(dataset).ok_or("no session")?;
         let lists = inst.session_transform_batch(s, &batch)?;
         if lists.iter().any(|docs| docs != &expected) {
             return Err("a session's batch document differs from native".into());

@@ -39,16 +39,6 @@ pub fn export_names(
     ty.exports(engine).map(|(n, _)| n.to_string()).collect()
 }
 
-/// The position of a data set in [`DATASETS`].
-pub fn dataset_index(dataset: Dataset) -> usize {
-    match dataset {
-        Dataset::AnomaliIntelligence => 0,
-        Dataset::AnomaliThreatstream => 1,
-        Dataset::MispThreat => 2,
-        Dataset::MispThreatAttributes => 3,
-    }
-}
-
 /// The WIT data set of a data-set id (`ti_misp.threat`) or WIT name (`misp-threat`).
 pub fn dataset(name: &str) -> Option<Dataset> {
     DATASETS
@@ -148,11 +138,10 @@ mod tests {
 
     #[test]
     fn dataset_by_id_and_wit_name() {
-        for (i, (id, wit, d)) in DATASETS.iter().enumerate() {
+        for (id, wit, d) in DATASETS {
             assert_eq!(dataset(id), Some(*d));
             assert_eq!(dataset(wit), Some(*d));
             assert_eq!(dataset_id(*d), *id);
-            assert_eq!(dataset_index(*d), i);
         }
         assert_eq!(dataset("ti_misp"), None);
     }

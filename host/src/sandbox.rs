@@ -206,10 +206,10 @@ struct Tenant {
 struct Live {
     store: Store<TenantState>,
     bindings: TiEcs,
-    /// Per data set (in [`bindings::DATASETS`]' order), the session of the options last
-    /// used with it: a call with the same options reuses it (the component reads a
-    /// session's options once, not per call). Sessions go with the instance.
-    sessions: [Option<(Options, ResourceAny)>; bindings::DATASETS.len()],
+    /// Per data set, the session of the options last used with it: a call with the same
+    /// options reuses it (the component reads a session's options once, not per call).
+    /// Sessions go with the instance.
+    sessions: Vec<(Dataset, Options, ResourceAny)>,
 }
 
 impl Live {
@@ -221,13 +221,13 @@ impl Live {
         dataset: Dataset,
         options: &Options,
     ) -> wasmtime::Result<Result<ResourceAny, bindings::Error>> {
-        let slot = bindings::dataset_index(dataset);
-        if let Some((kept, session)) = &self.sessions[slot]
-            && kept == options
-        {
-            return Ok(Ok(*session));
-        }
-        if let Some((_, old)) = self.sessions[slot].take() {
+        let kept = self.sessions.iter().position(|(d, _, _)| *d == dataset);
+        if let Some(i) = kept {
+            let (_, kept_options, session) = &self.sessions[i];
+            if kept_options == options {
+                return Ok(Ok(*session));
+            }
+            let (_, _, old) = self.sessions.swap_remove(i);
             old.resource_drop(&mut self.store)?;
         }
         let opened = self.bindings.ti_ecs_transformer().call_open_session(
@@ -236,7 +236,7 @@ impl Live {
             options,
         )?;
         if let Ok(session) = opened {
-            self.sessions[slot] = Some((options.clone(), session));
+            self.sessions.push((dataset, options.clone(), session));
         }
         Ok(opened)
     }
@@ -521,7 +521,7 @@ impl Sandbox {
         Ok(Live {
             store,
             bindings,
-            sessions: Default::default(),
+            sessions: Vec::new(),
         })
     }
 }

@@ -118,7 +118,7 @@ struct Runners {
     component: component::Instance,
     /// A session of `component` for each data set (`open-session`), unless the bench
     /// times the free functions (`--free-functions`).
-    sessions: Option<Vec<(Dataset, component::Session)>>,
+    sessions: Option<component::Sessions>,
     /// The component in `ti_ecs_host::Sandbox`, as `ti-ecs serve` runs it: its own engine
     /// with epoch interruption, a memory limiter, one tenant.
     sandbox: ti_ecs_host::Sandbox,
@@ -128,11 +128,19 @@ struct Runners {
 impl Runners {
     /// The session of `dataset`, if the component is called through sessions.
     fn session(&self, dataset: Dataset) -> Option<component::Session> {
-        let sessions = self.sessions.as_ref()?;
-        sessions
-            .iter()
-            .find(|(d, _)| *d == dataset)
-            .map(|(_, s)| *s)
+        self.sessions.as_ref()?.of(wit_dataset(dataset))
+    }
+
+    /// The component's documents of `record`: through the data set's session, or
+    /// through `transform` with the bench's options.
+    fn component_docs(&mut self, dataset: Dataset, record: &str) -> Option<Vec<String>> {
+        match self.session(dataset) {
+            Some(s) => self.component.session_transform(s, record).ok(),
+            None => (self.component)
+                .transform(wit_dataset(dataset), record, &self.wit_opts)
+                .ok()
+                .and_then(Result::ok),
+        }
     }
 
     /// Runs every record of `set` once through `target`; returns the documents made and,
@@ -144,15 +152,8 @@ impl Runners {
                 return run_in_process(set, target, &self.opts);
             }
             Target::Component => {
-                let ds = wit_dataset(set.dataset);
-                let session = self.session(set.dataset);
                 for r in &set.records {
-                    let out = match session {
-                        Some(s) => self.component.session_transform(s, r).ok(),
-                        None => (self.component.transform(ds, r, &self.wit_opts).ok())
-                            .and_then(Result::ok),
-                    };
-                    docs += out.map_or(0, |d| d.len());
+                    docs += self.component_docs(set.dataset, r).map_or(0, |d| d.len());
                 }
             }
             Target::Batch => {
@@ -820,18 +821,11 @@ fn main() {
         .instance()
         .unwrap_or_else(|e| panic!("cannot instantiate: {e:#}"));
     let sessions = (!a.free_functions).then(|| {
-        let mut sessions = Vec::new();
-        for set in &sets {
-            if sessions.iter().all(|(d, _)| *d != set.dataset) {
-                let s = component
-                    .open_session(wit_dataset(set.dataset), &wit_opts)
-                    .ok()
-                    .and_then(Result::ok)
-                    .unwrap_or_else(|| panic!("cannot open a session of {}", set.name));
-                sessions.push((set.dataset, s));
-            }
-        }
-        sessions
+        component
+            .open_sessions(&wit_opts)
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_else(|| panic!("cannot open the component's sessions"))
     });
     let mut runners = Runners {
         batch: a.batch,
@@ -956,15 +950,7 @@ fn report_input(set: &Set) {
 fn check_same_output(r: &mut Runners, set: &Set) {
     for rec in set.records.iter().take(20) {
         let native = ti_ecs::transform_to_json(set.dataset, rec.as_bytes(), &r.opts);
-        let comp = match r.session(set.dataset) {
-            Some(s) => r.component.session_transform(s, rec).ok(),
-            None => (r
-                .component
-                .transform(wit_dataset(set.dataset), rec, &r.wit_opts)
-                .ok())
-            .and_then(Result::ok),
-        };
-        if comp.unwrap_or_default() != native {
+        if r.component_docs(set.dataset, rec).unwrap_or_default() != native {
             eprintln!(
                 "warning: {}: the component's output differs from native",
                 set.name
